@@ -1,0 +1,106 @@
+"""What every command shares: option types, error handling, the summary table and the exit status."""
+
+from __future__ import annotations
+
+import functools
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from remud_gen.errors import RemudError
+from remud_gen.report import StageReport
+
+out = Console()
+err = Console(stderr=True)
+state = {"debug": False}
+F = TypeVar("F", bound=Callable[..., Any])
+
+ConfigOpt = Annotated[Path | None, typer.Option("-c", "--config", help="YAML file overlaid on the defaults.")]
+WorkArg = Annotated[Path, typer.Argument(help="The work directory (the -o of extract).")]
+BaseUrlOpt = Annotated[
+    list[str] | None, typer.Option("--base-url", help="OpenAI-compatible base URL (repeat for a fleet).")
+]
+ModelOpt = Annotated[str | None, typer.Option("--model", help="Model name sent to the endpoint.")]
+ConcurrencyOpt = Annotated[int | None, typer.Option("--concurrency", help="Requests in flight at once.")]
+LimitOpt = Annotated[int | None, typer.Option("--limit", help="Stop cleanly after this many requests.")]
+MaxCostOpt = Annotated[float | None, typer.Option("--max-cost", help="Stop cleanly once this many USD are spent.")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Count and price the requests; send nothing.")]
+
+
+def guarded(fn: F) -> F:
+    """Turn user and endpoint errors into one line and an exit code; tracebacks only with --debug."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except RemudError as exc:
+            if state["debug"]:
+                traceback.print_exc()
+            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err.print("interrupted: finished work is saved; run the same command again to resume")
+            raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as exc:
+            if state["debug"]:
+                raise
+            err.print(
+                f"[bold red]internal error:[/] {type(exc).__name__}: {exc} (a bug: re-run with --debug and report it)",
+                markup=True,
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def endpoint_overrides(base_url: list[str] | None, model: str | None, concurrency: int | None) -> dict[str, Any]:
+    return {"endpoint.base_url": base_url or None, "endpoint.model": model, "endpoint.concurrency": concurrency}
+
+
+def summary(reports: list[StageReport]) -> None:
+    """The table every stage ends with."""
+    table = Table(title="remud-gen summary", title_justify="left")
+    for col in ("stage", "items in", "items out", "failures", "time", "tokens", "cost"):
+        table.add_column(col, justify="left" if col == "stage" else "right")
+    for r in reports:
+        tokens = r.usage.prompt_tokens + r.usage.completion_tokens
+        state = " (up to date)" if r.skipped else f" ({r.stopped})" if r.stopped else ""
+        table.add_row(
+            r.stage + state,
+            str(r.items_in),
+            str(r.items_out),
+            str(r.failures),
+            f"{r.seconds:.1f}s",
+            f"{tokens:,}",
+            f"${r.usage.cost:.4f}",
+        )
+    out.print(table)
+    for r in reports:
+        for note in r.notes:
+            out.print(f"{r.stage}: {note}", highlight=False)
+
+
+def finish(reports: list[StageReport]) -> None:
+    """Print the summary and exit non-zero when any stage failed items or stopped early."""
+    summary(reports)
+    stopped = next((r.stopped for r in reports if r.stopped), None)
+    if stopped == "interrupted":
+        err.print("interrupted: answered requests are journaled; run the same command again to resume")
+        raise typer.Exit(130)
+    if stopped:
+        err.print(f"stopped early ({stopped}); run again with a higher budget to continue")
+        raise typer.Exit(4)
+    failed = sum(r.failures for r in reports)
+    if failed:
+        err.print(f"{failed} item(s) failed: see the failures.jsonl of each stage in WORK")
+        raise typer.Exit(1)

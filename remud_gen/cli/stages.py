@@ -1,0 +1,186 @@
+"""The stage commands: extract, synthesize, filter, and run (all three from one config)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from remud_gen import extract as extract_stage
+from remud_gen import filter as filter_stage
+from remud_gen import synthesize as synthesize_stage
+from remud_gen.cli.common import (
+    BaseUrlOpt,
+    ConcurrencyOpt,
+    ConfigOpt,
+    DryRunOpt,
+    LimitOpt,
+    MaxCostOpt,
+    ModelOpt,
+    WorkArg,
+    endpoint_overrides,
+    finish,
+    guarded,
+    summary,
+)
+from remud_gen.config import Config, api_key, load_config
+from remud_gen.llm import Budget
+from remud_gen.progress import count_progress, request_progress
+from remud_gen.report import StageReport
+from remud_gen.workdir import WorkDir
+
+InputsArg = Annotated[list[Path], typer.Argument(help="PDF files, image files, or folders of them.")]
+OutOpt = Annotated[Path, typer.Option("-o", "--out", help="The work directory to write.")]
+PasswordOpt = Annotated[str | None, typer.Option("--password", help="Password of encrypted PDFs.")]
+WorkersOpt = Annotated[int | None, typer.Option("--workers", help="Extract processes (0: one per core).")]
+TaskOpt = Annotated[list[str] | None, typer.Option("--task", help="Task kind to generate (repeatable).")]
+LanguageOpt = Annotated[str | None, typer.Option("--language", help="Item language: auto, zh or en.")]
+ThresholdOpt = Annotated[float | None, typer.Option("--threshold", help="Judge score an item needs (1-5).")]
+FormatOpt = Annotated[
+    list[str] | None,
+    typer.Option("--format", help="Also write this format beside the ShareGPT shards: openai or hf (repeatable)."),
+]
+NoJudgeOpt = Annotated[bool, typer.Option("--no-judge", help="Rule checks and dedup only; no judge model.")]
+
+
+def extract(
+    inputs: InputsArg,
+    out: OutOpt,
+    config: ConfigOpt = None,
+    password: PasswordOpt = None,
+    workers: WorkersOpt = None,
+    dpi: Annotated[int | None, typer.Option("--dpi", help="Render resolution of figure crops.")] = None,
+) -> None:
+    """Find text chunks and figures (crop, caption, panel, legend, is-ultrasound) in PDFs and images.
+
+    \b
+    Example:
+      remud-gen extract books/ atlas.pdf -o out/
+    """
+    cfg = load_config(config, {"extract.password": password, "extract.dpi": dpi, "workers": workers})
+    finish([_extract(cfg, inputs, out)])
+
+
+def synthesize(
+    work: WorkArg,
+    config: ConfigOpt = None,
+    base_url: BaseUrlOpt = None,
+    model: ModelOpt = None,
+    concurrency: ConcurrencyOpt = None,
+    task: TaskOpt = None,
+    language: LanguageOpt = None,
+    limit: LimitOpt = None,
+    max_cost: MaxCostOpt = None,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Ask a multimodal model for QA / VQA items with reasoning, one source unit per request.
+
+    \b
+    Example:
+      OPENAI_API_KEY=... remud-gen synthesize out/ --base-url http://127.0.0.1:8000/v1 --model Qwen/Qwen2.5-VL-7B-Instruct
+    """
+    overrides = endpoint_overrides(base_url, model, concurrency)
+    overrides |= {"synthesize.tasks": task or None, "synthesize.language": language}
+    cfg = load_config(config, overrides)
+    finish([_synthesize(cfg, work, Budget(limit=limit, max_cost=max_cost), dry_run)])
+
+
+def filter_(
+    work: WorkArg,
+    config: ConfigOpt = None,
+    base_url: BaseUrlOpt = None,
+    model: ModelOpt = None,
+    concurrency: ConcurrencyOpt = None,
+    threshold: ThresholdOpt = None,
+    fmt: FormatOpt = None,
+    no_judge: NoJudgeOpt = False,
+    limit: LimitOpt = None,
+    max_cost: MaxCostOpt = None,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Check rules, drop duplicates, score items with a grounded judge, and write the dataset shards.
+
+    \b
+    Example:
+      remud-gen filter out/ --threshold 4 --format sharegpt
+    """
+    overrides = endpoint_overrides(base_url, model, concurrency)
+    extra = [f for f in fmt or [] if f != "sharegpt"]
+    overrides |= {"filter.judge.threshold": threshold, "filter.output.formats": extra if fmt else None}
+    if no_judge:
+        overrides["filter.judge.enabled"] = False
+    cfg = load_config(config, overrides)
+    finish([_filter(cfg, work, Budget(limit=limit, max_cost=max_cost), dry_run)])
+
+
+def run(
+    inputs: InputsArg,
+    out: OutOpt,
+    config: ConfigOpt = None,
+    base_url: BaseUrlOpt = None,
+    model: ModelOpt = None,
+    concurrency: ConcurrencyOpt = None,
+    password: PasswordOpt = None,
+    workers: WorkersOpt = None,
+    max_cost: MaxCostOpt = None,
+) -> None:
+    """Run extract, synthesize and filter one after another from one config.
+
+    \b
+    Example:
+      remud-gen run books/ -o out/ -c configs/openai-gpt-4o.yaml --max-cost 20
+    """
+    overrides = endpoint_overrides(base_url, model, concurrency)
+    overrides |= {"extract.password": password, "workers": workers}
+    cfg = load_config(config, overrides)
+    reports = [_extract(cfg, inputs, out)]
+    if reports[0].items_out == 0:
+        finish(reports)
+        return
+    budget = Budget(max_cost=max_cost)
+    reports.append(_synthesize(cfg, out, budget, False))
+    if not reports[-1].stopped:
+        reports.append(_filter(cfg, out, budget, False))
+    finish(reports)
+
+
+def _extract(cfg: Config, inputs: list[Path], out: Path) -> StageReport:
+    return extract_stage.run(WorkDir(out), inputs, cfg.extract, workers=cfg.workers, progress=count_progress)
+
+
+def _synthesize(cfg: Config, work: Path, budget: Budget, dry_run: bool) -> StageReport:
+    report = synthesize_stage.run(
+        WorkDir(work), cfg.synthesize, cfg.endpoint, api_key(cfg.endpoint), budget=budget, dry_run=dry_run,
+        progress=request_progress,
+    )
+    _dry_run_note(report, dry_run)
+    return report
+
+
+def _filter(cfg: Config, work: Path, budget: Budget, dry_run: bool) -> StageReport:
+    report = filter_stage.run(
+        WorkDir(work), cfg.filter, cfg.endpoint, api_key(cfg.endpoint), budget=budget, dry_run=dry_run,
+        progress=request_progress,
+    )
+    _dry_run_note(report, dry_run)
+    return report
+
+
+def _dry_run_note(report: StageReport, dry_run: bool) -> None:
+    if dry_run:
+        x: dict[str, Any] = report.extra
+        report.notes.append(
+            f"dry run: would send {x.get('would_send', 0)} requests, about {x.get('est_prompt_tokens', 0):,} prompt "
+            f"+ {x.get('est_completion_tokens', 0):,} completion tokens, ${report.usage.cost:.4f}; sent nothing"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("extract")(guarded(extract))
+    app.command("synthesize")(guarded(synthesize))
+    app.command("filter")(guarded(filter_))
+    app.command("run")(guarded(run))
+
+
+__all__ = ["register", "summary"]

@@ -1,0 +1,314 @@
+"""The one model client: every stage that calls a model (synthesize, judge, eval, the VLM detector) uses it.
+
+`Client.complete` sends one `ChatRequest` to the least-busy healthy server of the fleet, retries what can succeed
+(tenacity; exponential backoff with jitter; the server's `Retry-After` wins), fails at once on what cannot (400, 401,
+403, 404, 413, 422), repairs or re-asks a cut-off or unparseable answer, and journals every answer it paid for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import openai
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from remud_gen.llm.errors import (
+    RequestFailed,
+    backoff,
+    describe,
+    is_connection_failure,
+    is_retryable,
+    retry_after,
+)
+from remud_gen.llm.images import data_url
+from remud_gen.llm.journal import Answer, Journal
+from remud_gen.llm.ratelimit import RateLimiter
+from remud_gen.llm.request import ChatRequest, estimate_tokens
+from remud_gen.llm.settings import EndpointSettings
+
+_COOLDOWN_AFTER = 3  # consecutive server failures before a fleet member is rested
+_COOLDOWN_S = 30.0
+
+
+@dataclass
+class Result:
+    """What became of one request: a parsed value, or a failure with its class and message."""
+
+    request: ChatRequest
+    key: str
+    value: Any = None
+    answer: Answer | None = None
+    error: str | None = None
+    message: str = ""
+    attempts: int = 0
+    cached: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class _Server:
+    """One member of the fleet and what we know about its health."""
+
+    def __init__(self, base_url: str, api_key: str, settings: EndpointSettings) -> None:
+        import httpx2  # the openai SDK's own HTTP package
+
+        limits = httpx2.Limits(max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency)
+        http = openai.DefaultAioHttpClient(limits=limits, timeout=settings.timeout_s)
+        self.base_url = base_url
+        self.sdk = openai.AsyncOpenAI(
+            base_url=base_url, api_key=api_key, max_retries=0, timeout=settings.timeout_s, http_client=http
+        )
+        self.inflight = 0
+        self.failures = 0
+        self.rested_until = 0.0
+
+    def note(self, ok: bool) -> None:
+        self.failures = 0 if ok else self.failures + 1
+        if self.failures >= _COOLDOWN_AFTER:
+            self.rested_until = time.monotonic() + _COOLDOWN_S
+            self.failures = 0
+
+
+class Client:
+    """Sends requests to an OpenAI-compatible endpoint (or a fleet of them) and journals the answers.
+
+    Args:
+        settings: endpoint settings (URLs, model, limits, retries).
+        journal: where answers are recorded and looked up; None disables journaling (eval of one-off prompts).
+        api_key: the key; never stored anywhere but in the SDK client's memory.
+        schema_prompt: text appended to the prompt when ``structured_output`` is "prompt" (`{schema}` is replaced).
+    """
+
+    def __init__(
+        self,
+        settings: EndpointSettings,
+        journal: Journal | None,
+        api_key: str,
+        schema_prompt: str = "",
+    ) -> None:
+        self.settings = settings
+        self.journal = journal
+        self.schema_prompt = schema_prompt
+        self.servers = [_Server(url, api_key, settings) for url in settings.base_url]
+        self.limiter = RateLimiter(settings.requests_per_minute, settings.tokens_per_minute)
+        self.sent = 0
+        self.retries = 0
+
+    async def aclose(self) -> None:
+        for server in self.servers:
+            await server.sdk.close()
+
+    # -- one request, end to end -------------------------------------------------------------------------------
+
+    def from_journal(self, req: ChatRequest) -> Result | None:
+        """The result of ``req`` if its answer is already journaled and parses; sends nothing."""
+        if self.journal is None:
+            return None
+        key = req.key(self.settings.model)
+        answer = self.journal.get(key)
+        if answer is None:
+            return None
+        result = self._accept(req, key, answer, attempts=0)
+        if result.ok:
+            result.cached = True
+            return result
+        return None
+
+    async def complete(self, req: ChatRequest) -> Result:
+        """Get a parsed answer for ``req``: from the journal, else from the endpoint; never raises for the item."""
+        key = req.key(self.settings.model)
+        attempts = 0
+        last: Result | None = None
+        for reask in range(self.settings.max_reasks + 1):
+            variant = req if reask == 0 else _reask_variant(req, reask, last)
+            vkey = key if reask == 0 else variant.key(self.settings.model)
+            answer = self.journal.get(vkey) if self.journal is not None else None
+            if answer is None:
+                try:
+                    answer, tries = await self._send(variant, vkey)
+                except RequestFailed as exc:
+                    return Result(req, key, error=exc.kind, message=exc.message, attempts=attempts + exc.attempts)
+                attempts += tries
+                if self.journal is not None:
+                    self.journal.add(answer)
+            last = self._accept(req, key, answer, attempts)
+            if last.ok:
+                return last
+        assert last is not None
+        return last
+
+    def _accept(self, req: ChatRequest, key: str, answer: Answer, attempts: int) -> Result:
+        if not answer.content.strip():
+            return Result(
+                req, key, answer=answer, error="empty", message="the model returned no text", attempts=attempts
+            )
+        if req.parse is None:
+            return Result(req, key, value=answer.content, answer=answer, attempts=attempts)
+        try:
+            value = req.parse(answer.content)
+        except ValueError as exc:
+            kind = "truncated" if answer.finish_reason == "length" else "unparseable"
+            return Result(req, key, answer=answer, error=kind, message=str(exc)[:300], attempts=attempts)
+        return Result(req, key, value=value, answer=answer, attempts=attempts)
+
+    async def _send(self, req: ChatRequest, key: str) -> tuple[Answer, int]:
+        """Send with retries; returns the answer and the number of HTTP attempts it took."""
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.settings.max_retries + 1),
+            wait=self._wait,
+            retry=retry_if_exception(is_retryable),
+            reraise=True,
+        )
+        tries = 0
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    tries += 1
+                    if tries > 1:
+                        self.retries += 1
+                    return await self._once(req, key), tries
+        except openai.OpenAIError as exc:
+            kind, message = describe(exc)
+            raise RequestFailed(kind, message, attempts=tries) from exc
+        raise RequestFailed("no_attempt", "no attempt was made", attempts=tries)  # pragma: no cover
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        asked = retry_after(exc) if exc else None
+        if asked is not None:
+            return min(asked, self.settings.backoff_max_s * 5)
+        return backoff(state.attempt_number, self.settings.backoff_base_s, self.settings.backoff_max_s)
+
+    async def _once(self, req: ChatRequest, key: str) -> Answer:
+        server = self._pick()
+        await self.limiter.acquire(estimate_tokens(req.text_chars()) + self._max_tokens(req))
+        server.inflight += 1
+        self.sent += 1
+        try:
+            raw = await server.sdk.chat.completions.with_raw_response.create(**self._body(req))
+        except openai.OpenAIError as exc:
+            server.note(not is_connection_failure(exc))
+            raise
+        finally:
+            server.inflight -= 1
+        server.note(True)
+        self.limiter.learn(raw.headers)
+        return _answer(key, req.item, raw.http_response.json())
+
+    def _pick(self) -> _Server:
+        now = time.monotonic()
+        healthy = [s for s in self.servers if s.rested_until <= now] or self.servers
+        return min(healthy, key=lambda s: s.inflight)
+
+    def _max_tokens(self, req: ChatRequest) -> int:
+        return int(req.params.get("max_tokens", self.settings.max_tokens))
+
+    def _body(self, req: ChatRequest) -> dict[str, Any]:
+        s = self.settings
+        messages = [self._message(m.role, m.text, m.images) for m in req.messages]
+        body: dict[str, Any] = {
+            "model": s.model,
+            "messages": messages,
+            "temperature": req.params.get("temperature", s.temperature),
+            "top_p": req.params.get("top_p", s.top_p),
+            "max_tokens": self._max_tokens(req),
+        }
+        seed = req.params.get("seed", s.seed)
+        if seed is not None:
+            body["seed"] = seed
+        if req.params.get("n", 1) != 1:
+            body["n"] = req.params["n"]
+        if req.schema is not None:
+            if s.structured_output == "json_schema":
+                body["response_format"] = {
+                    "type": "json_schema",
+                    "json_schema": {"name": req.schema_name, "schema": req.schema, "strict": False},
+                }
+            else:
+                import json
+
+                hint = self.schema_prompt.replace("{schema}", json.dumps(req.schema, ensure_ascii=False))
+                last = messages[-1]
+                last["content"] = [{"type": "text", "text": hint}, *_parts(last["content"])]
+        return body
+
+    def _message(self, role: str, text: str, images: tuple[Path, ...]) -> dict[str, Any]:
+        if not images:
+            return {"role": role, "content": text}
+        parts: list[dict[str, Any]] = [{"type": "text", "text": text}]
+        for path in images:
+            parts.append({"type": "image_url", "image_url": {"url": data_url(path, self.settings.image_max_pixels)}})
+        return {"role": role, "content": parts}
+
+
+def _parts(content: Any) -> list[dict[str, Any]]:
+    return content if isinstance(content, list) else [{"type": "text", "text": content}]
+
+
+def _reask_variant(req: ChatRequest, reask: int, last: Result | None) -> ChatRequest:
+    """The same request with a different seed, and more room when the last answer was cut off."""
+    params = dict(req.params)
+    params["seed"] = int(params.get("seed", 0) or 0) + 1000 * reask
+    if last is not None and last.answer is not None and last.answer.finish_reason == "length":
+        params["max_tokens"] = int(params.get("max_tokens", 2048)) * 2
+    return ChatRequest(
+        item=req.item,
+        messages=req.messages,
+        schema=req.schema,
+        schema_name=req.schema_name,
+        prompt_version=req.prompt_version,
+        params=params,
+        parse=req.parse,
+        meta=req.meta,
+    )
+
+
+def _answer(key: str, item: str, body: dict[str, Any]) -> Answer:
+    choices = body.get("choices") or [{}]
+    choice = choices[0] or {}
+    message = choice.get("message") or {}
+    usage = body.get("usage") or {}
+    details = usage.get("prompt_tokens_details") or {}
+    return Answer(
+        key=key,
+        item=item,
+        content=message.get("content") or "",
+        reasoning=message.get("reasoning_content") or message.get("reasoning"),
+        finish_reason=choice.get("finish_reason") or "stop",
+        prompt_tokens=int(usage.get("prompt_tokens") or 0),
+        completion_tokens=int(usage.get("completion_tokens") or 0),
+        cached_tokens=int(details.get("cached_tokens") or 0),
+    )
+
+
+async def check_reachable(settings: EndpointSettings, api_key: str, timeout_s: float = 10.0) -> None:
+    """Fail fast with one clear line when no server of the fleet answers GET /models."""
+    from remud_gen.errors import EndpointStatusError, EndpointUnreachable
+
+    errors = []
+    for url in settings.base_url:
+        sdk = openai.AsyncOpenAI(base_url=url, api_key=api_key, max_retries=0, timeout=timeout_s)
+        try:
+            await sdk.models.list()
+            return
+        except openai.APIStatusError as exc:
+            if exc.status_code in (401, 403):
+                raise EndpointStatusError(exc.status_code, f"{url} rejected the API key: {describe(exc)[1]}") from exc
+            if exc.status_code == 404:  # some servers have no /models; they answered, so they are up
+                return
+            errors.append(f"{url}: {describe(exc)[1]}")
+        except openai.OpenAIError as exc:
+            errors.append(f"{url}: {describe(exc)[1]}")
+        finally:
+            await sdk.close()
+        await asyncio.sleep(0)
+    raise EndpointUnreachable(
+        "cannot reach the model endpoint (" + "; ".join(errors) + "); check base_url / --base-url and that the "
+        "server is running"
+    )

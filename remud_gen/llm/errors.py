@@ -1,0 +1,72 @@
+"""How the client sorts failures: worth retrying, or final for the item."""
+
+from __future__ import annotations
+
+import random
+
+import openai
+
+RETRYABLE_STATUS = frozenset({408, 409, 429})
+
+
+class RequestFailed(Exception):
+    """A request failed for good; ``kind`` names the failure class written to failures.jsonl."""
+
+    def __init__(self, kind: str, message: str, attempts: int = 1, raw: str | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.attempts = attempts
+        self.raw = raw
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """408, 409, 429, 5xx, timeouts and dropped connections are worth another try; nothing else is."""
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code in RETRYABLE_STATUS or exc.status_code >= 500
+    return isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError))
+
+
+def is_connection_failure(exc: BaseException) -> bool:
+    """Failures that say the server itself is in trouble (used to steer a fleet away from it)."""
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code >= 500
+    return isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError))
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """Seconds the server asked us to wait (`retry-after-ms` or `retry-after`), if it said."""
+    if not isinstance(exc, openai.APIStatusError):
+        return None
+    headers = exc.response.headers
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value:
+            try:
+                return max(0.0, float(value) * scale)
+            except ValueError:
+                continue
+    return None
+
+
+def backoff(attempt: int, base: float, cap: float) -> float:
+    """Exponential backoff with full jitter (AWS style): uniform in [base/2, min(cap, base * 2**attempt)]."""
+    top = min(cap, base * (2 ** max(0, attempt - 1)))
+    return random.uniform(min(base / 2, top), top)
+
+
+def describe(exc: BaseException) -> tuple[str, str]:
+    """A failure class and a one-line message with the server's own words when there are any."""
+    if isinstance(exc, openai.APIStatusError):
+        body = exc.body
+        message = exc.message
+        if isinstance(body, dict):
+            err = body.get("error", body)
+            if isinstance(err, dict) and err.get("message"):
+                message = str(err["message"])
+        return f"http_{exc.status_code}", message.splitlines()[0][:500] if message else f"HTTP {exc.status_code}"
+    if isinstance(exc, openai.APITimeoutError):
+        return "timeout", "the request timed out"
+    if isinstance(exc, openai.APIConnectionError):
+        return "connection", f"connection failed: {exc.__cause__ or exc}"
+    return type(exc).__name__, str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__

@@ -1,0 +1,115 @@
+"""The append-only journal of answered requests: what makes a re-run or a crash never pay twice.
+
+One JSON object a line, keyed by the request hash (`ChatRequest.key`). Lines are flushed as soon as an answer
+arrives, so `kill -9` loses only the requests in flight; a torn last line is ignored on the next read. Only the
+answer is stored (never the request, never an image), keeping the journal close to the size of the answers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from remud_gen.io import iter_json_lines
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One journaled model answer."""
+
+    key: str
+    item: str
+    content: str
+    reasoning: str | None
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    cached_tokens: int
+
+    def to_line(self) -> dict[str, Any]:
+        line: dict[str, Any] = {"k": self.key, "i": self.item, "c": self.content, "f": self.finish_reason}
+        if self.reasoning:
+            line["r"] = self.reasoning
+        line["u"] = [self.prompt_tokens, self.completion_tokens, self.cached_tokens]
+        line["t"] = round(time.time(), 1)
+        return line
+
+    @classmethod
+    def from_line(cls, line: dict[str, Any]) -> Answer:
+        u = line.get("u") or [0, 0, 0]
+        return cls(
+            key=str(line["k"]),
+            item=str(line.get("i", "")),
+            content=str(line.get("c", "")),
+            reasoning=line.get("r"),
+            finish_reason=str(line.get("f", "stop")),
+            prompt_tokens=int(u[0]),
+            completion_tokens=int(u[1]),
+            cached_tokens=int(u[2]),
+        )
+
+
+class Journal:
+    """Answers by request key, loaded at open and appended to as answers arrive."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.answers: dict[str, Answer] = {}
+        self.meta: dict[str, Any] = {}
+        self._fh: IO[str] | None = None
+        for line in iter_json_lines(path):
+            if "k" in line:
+                self.answers[str(line["k"])] = Answer.from_line(line)
+            elif "meta" in line and isinstance(line["meta"], dict):
+                self.meta.update(line["meta"])
+
+    def __enter__(self) -> Journal:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._repair_tail()
+        self._fh = self.path.open("a", encoding="utf-8")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+            self._fh = None
+
+    def get(self, key: str) -> Answer | None:
+        return self.answers.get(key)
+
+    def add(self, answer: Answer) -> None:
+        """Record an answer; it is on disk (in the OS cache) when this returns."""
+        self.answers[answer.key] = answer
+        self._write(answer.to_line())
+
+    def set_meta(self, **values: Any) -> None:
+        """Record run-level facts (such as a batch id) that a resumed run must find."""
+        self.meta.update(values)
+        self._write({"meta": values})
+
+    def _write(self, line: dict[str, Any]) -> None:
+        if self._fh is None:
+            raise RuntimeError("journal is not open")
+        self._fh.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self._fh.flush()
+
+    def _repair_tail(self) -> None:
+        """Cut a torn last line (left by kill -9) so the next append starts on a fresh line."""
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return
+        with self.path.open("rb+") as fh:
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) == b"\n":
+                return
+            fh.seek(0)
+            cut = fh.read().rfind(b"\n") + 1
+            fh.truncate(cut)

@@ -1,0 +1,89 @@
+"""A request to the model, described so that it can be hashed, journaled and replayed.
+
+Images are referenced by path and identified by content hash: the journal key of a request never depends on where an
+image lives or on its base64 encoding, and no image bytes are ever written to a file we own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True)
+class Message:
+    """One chat message: text plus zero or more images (sent after the text, in order)."""
+
+    role: Role
+    text: str
+    images: tuple[Path, ...] = ()
+
+
+@dataclass
+class ChatRequest:
+    """One unit of work for the model.
+
+    Attributes:
+        item: the id of the unit of work (a chunk or a figure panel and a task), used in failures and progress.
+        messages: the conversation to send.
+        schema: JSON schema the answer must follow (sent as ``response_format``), or None for free text.
+        schema_name: name sent with the schema.
+        prompt_version: hash of the prompt files, so editing a prompt invalidates the journal entries it made.
+        params: sampling overrides (temperature, top_p, max_tokens, seed, n).
+        parse: turns the answer text into a value, raising ``ValueError`` when it cannot; the client repairs, re-asks,
+            then records a failure. None accepts any non-empty text.
+        meta: anything the caller wants back with the result (not hashed, not sent).
+    """
+
+    item: str
+    messages: list[Message]
+    schema: dict[str, Any] | None = None
+    schema_name: str = "answer"
+    prompt_version: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    parse: Callable[[str], Any] | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def key(self, model: str) -> str:
+        """The journal key: a hash of everything that determines the answer."""
+        canon = {
+            "model": model,
+            "messages": [
+                {"role": m.role, "text": m.text, "images": [file_sha256(str(p)) for p in m.images]}
+                for m in self.messages
+            ],
+            "schema": self.schema,
+            "params": dict(sorted(self.params.items())),
+            "prompt_version": self.prompt_version,
+        }
+        blob = json.dumps(canon, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+
+    def image_count(self) -> int:
+        return sum(len(m.images) for m in self.messages)
+
+    def text_chars(self) -> str:
+        return "".join(m.text for m in self.messages)
+
+
+@lru_cache(maxsize=65536)
+def file_sha256(path: str) -> str:
+    """Content hash of a file, cached per path for the life of the process."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def estimate_tokens(text: str) -> int:
+    """Rough token count: one per CJK character, one per four other characters."""
+    cjk = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff")
+    return cjk + (len(text) - cjk + 3) // 4

@@ -1,0 +1,224 @@
+"""Running many requests: streaming dispatch under a concurrency bound, budgets, Ctrl-C, live accounting.
+
+Requests are dispatched as slots free up (never in waves that wait for the slowest), answers already in the journal
+are resolved without sending, and the first Ctrl-C stops dispatching while in-flight requests get `grace_s` to finish
+and be journaled; a second Ctrl-C (or the end of the grace period) abandons them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from remud_gen.llm.client import Client, Result
+from remud_gen.llm.request import ChatRequest, estimate_tokens
+from remud_gen.llm.settings import EndpointSettings, Price
+from remud_gen.records import Usage
+
+
+@dataclass
+class RunStats:
+    """Counts and money for one stage's model calls."""
+
+    total: int = 0
+    done: int = 0
+    ok: int = 0
+    failed: int = 0
+    cached: int = 0
+    sent: int = 0
+    retries: int = 0
+    usage: Usage = field(default_factory=Usage)
+    started: float = field(default_factory=time.monotonic)
+    elapsed: float = 0.0
+    stopped: str | None = None  # "interrupted", "limit" or "max-cost" when the run ended early
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "requests": self.done,
+            "ok": self.ok,
+            "failed": self.failed,
+            "from_journal": self.cached,
+            "http_attempts": self.sent,
+            "retries": self.retries,
+            "prompt_tokens": self.usage.prompt_tokens,
+            "completion_tokens": self.usage.completion_tokens,
+            "cached_tokens": self.usage.cached_tokens,
+            "cost_usd": round(self.usage.cost, 6),
+            "seconds": round(self.elapsed, 3),
+            "stopped": self.stopped,
+            "errors": self.errors,
+        }
+
+
+def cost_of(prompt: int, completion: int, cached: int, price: Price | None) -> float:
+    """Dollar cost of one request's tokens under ``price`` (0 when the model has no price)."""
+    if price is None:
+        return 0.0
+    cached_price = price.cached if price.cached is not None else price.prompt
+    return ((prompt - cached) * price.prompt + cached * cached_price + completion * price.completion) / 1e6
+
+
+def usage_of(result: Result, price: Price | None) -> Usage:
+    a = result.answer
+    if a is None or result.cached:
+        return Usage()
+    return Usage(
+        prompt_tokens=a.prompt_tokens,
+        completion_tokens=a.completion_tokens,
+        cached_tokens=a.cached_tokens,
+        cost=cost_of(a.prompt_tokens, a.completion_tokens, a.cached_tokens, price),
+    )
+
+
+@dataclass
+class Budget:
+    """Where a stage stops early and cleanly."""
+
+    limit: int | None = None
+    max_cost: float | None = None
+
+
+Progress = Callable[[RunStats], None]
+
+
+async def run_requests(
+    client: Client,
+    requests: Iterable[ChatRequest],
+    on_result: Callable[[Result, Usage], None],
+    *,
+    total: int,
+    budget: Budget | None = None,
+    progress: Progress | None = None,
+) -> RunStats:
+    """Resolve every request, calling ``on_result`` once per request in completion order.
+
+    Args:
+        client: the model client (its journal decides what is sent).
+        requests: the requests, consumed lazily so 100k of them need not be in memory at once.
+        on_result: receives each result and the usage it cost (zero for journaled answers).
+        total: how many requests ``requests`` holds, for the progress bar.
+        budget: optional stop conditions.
+        progress: called after every result with the running totals.
+    """
+    settings: EndpointSettings = client.settings
+    price = settings.prices.get(settings.model)
+    budget = budget or Budget()
+    stats = RunStats(total=total)
+    stop = asyncio.Event()
+    hard_stop = asyncio.Event()
+    slots = asyncio.Semaphore(settings.concurrency)
+    inflight: set[asyncio.Task[None]] = set()
+
+    def finish(result: Result) -> None:
+        used = usage_of(result, price)
+        stats.done += 1
+        stats.usage = stats.usage + used
+        stats.cached += result.cached
+        if result.ok:
+            stats.ok += 1
+        else:
+            stats.failed += 1
+            stats.errors[result.error or "error"] = stats.errors.get(result.error or "error", 0) + 1
+        stats.sent, stats.retries = client.sent, client.retries
+        stats.elapsed = time.monotonic() - stats.started
+        on_result(result, used)
+        if progress is not None:
+            progress(stats)
+
+    async def work(req: ChatRequest) -> None:
+        try:
+            finish(await client.complete(req))
+        finally:
+            slots.release()
+
+    def on_sigint() -> None:
+        if stop.is_set():
+            hard_stop.set()
+        stop.set()
+        stats.stopped = "interrupted"
+
+    loop = asyncio.get_running_loop()
+    with _signal_handler(loop, on_sigint):
+        dispatched = 0
+        for req in requests:
+            if stop.is_set():
+                break
+            if budget.limit is not None and dispatched >= budget.limit:
+                stats.stopped = "limit"
+                break
+            if budget.max_cost is not None and stats.usage.cost >= budget.max_cost:
+                stats.stopped = "max-cost"
+                break
+            dispatched += 1
+            cached = client.from_journal(req)
+            if cached is not None:
+                finish(cached)
+                continue
+            await slots.acquire()
+            if stop.is_set():
+                slots.release()
+                break
+            task = loop.create_task(work(req))
+            inflight.add(task)
+            task.add_done_callback(inflight.discard)
+        if inflight:
+            await _drain(inflight, stop, hard_stop, settings.grace_s)
+    stats.elapsed = time.monotonic() - stats.started
+    return stats
+
+
+async def _drain(
+    inflight: set[asyncio.Task[None]], stop: asyncio.Event, hard_stop: asyncio.Event, grace_s: float
+) -> None:
+    """Wait for in-flight requests; after a stop, only for the grace period or until a second Ctrl-C."""
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        while inflight and not stop.is_set():
+            await asyncio.wait({*inflight, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if not inflight:
+        return
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + grace_s
+    hard = asyncio.ensure_future(hard_stop.wait())
+    try:
+        while inflight and not hard_stop.is_set() and loop.time() < deadline:
+            await asyncio.wait({*inflight, hard}, timeout=deadline - loop.time(), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        hard.cancel()
+    for task in list(inflight):
+        task.cancel()
+    await asyncio.gather(*inflight, return_exceptions=True)
+
+
+@contextlib.contextmanager
+def _signal_handler(loop: asyncio.AbstractEventLoop, handler: Callable[[], None]) -> Iterator[None]:
+    try:
+        loop.add_signal_handler(signal.SIGINT, handler)
+        installed = True
+    except (NotImplementedError, RuntimeError, ValueError):
+        installed = False  # not the main thread (tests) or no signal support
+    try:
+        yield
+    finally:
+        if installed:
+            loop.remove_signal_handler(signal.SIGINT)
+
+
+def estimate(requests: Iterable[ChatRequest], client: Client) -> tuple[int, int, int, float]:
+    """For --dry-run: requests to send (not journaled), estimated prompt and completion tokens, and cost."""
+    s = client.settings
+    n = prompt = completion = 0
+    for req in requests:
+        if client.from_journal(req) is not None:
+            continue
+        n += 1
+        prompt += estimate_tokens(req.text_chars()) + req.image_count() * min(1280, s.image_max_pixels // 784)
+        completion += int(req.params.get("max_tokens", s.max_tokens)) // 2
+    return n, prompt, completion, cost_of(prompt, completion, 0, s.prices.get(s.model))

@@ -1,0 +1,53 @@
+"""Settings of the model endpoint and of the client that talks to it."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Price(BaseModel):
+    """Price of one model in US dollars per million tokens."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: float = Field(0.0, ge=0, description="USD per 1M prompt tokens")
+    completion: float = Field(0.0, ge=0, description="USD per 1M completion tokens")
+    cached: float | None = Field(None, ge=0, description="USD per 1M cached prompt tokens (None: prompt price)")
+
+
+class EndpointSettings(BaseModel):
+    """Where requests go and how hard the client pushes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8000/v1"],
+        description="OpenAI-compatible base URL(s); several spread the load over a fleet",
+    )
+    model: str = Field("Qwen/Qwen2.5-VL-7B-Instruct", description="model name sent with every request")
+    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the API key")
+    concurrency: int = Field(64, ge=1, le=4096, description="requests in flight at once")
+    requests_per_minute: int | None = Field(None, ge=1, description="request rate cap (None: learn from headers)")
+    tokens_per_minute: int | None = Field(None, ge=1, description="token rate cap (None: learn from headers)")
+    timeout_s: float = Field(300.0, gt=0, description="seconds before one request is abandoned and retried")
+    max_retries: int = Field(6, ge=0, description="retries of a retryable failure (429, 5xx, timeout, dropped)")
+    backoff_base_s: float = Field(1.0, gt=0, description="first retry delay; doubles each retry, with jitter")
+    backoff_max_s: float = Field(60.0, gt=0, description="longest delay between two retries")
+    max_reasks: int = Field(1, ge=0, description="re-asks of a cut-off or unparseable answer after local repair")
+    structured_output: Literal["json_schema", "prompt"] = Field(
+        "json_schema", description="send response_format json_schema, or put the schema in the prompt"
+    )
+    image_max_pixels: int = Field(1280 * 28 * 28, ge=28 * 28, description="images are downscaled to this budget")
+    grace_s: float = Field(30.0, ge=0, description="after Ctrl-C, seconds to let in-flight requests finish")
+    temperature: float = Field(0.7, ge=0, le=2, description="sampling temperature")
+    top_p: float = Field(0.9, gt=0, le=1, description="nucleus sampling mass")
+    max_tokens: int = Field(2048, ge=16, description="completion token cap per request")
+    seed: int | None = Field(0, description="sampling seed sent to the endpoint (None: not sent)")
+    prices: dict[str, Price] = Field(default_factory=dict, description="per-model token prices for cost accounting")
+
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: object) -> object:
+        return [v] if isinstance(v, str) else v

@@ -1,0 +1,59 @@
+"""Live progress for long work: a rich bar with rate, tokens, cost, errors and ETA (only on a terminal)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from remud_gen.llm.runner import RunStats
+
+console = Console(stderr=True)
+
+
+@contextlib.contextmanager
+def request_progress(description: str, total: int) -> Iterator[Callable[[RunStats], None]]:
+    """Yield a callback that updates a progress bar from the runner's running totals."""
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not console.is_terminal,
+        transient=False,
+    )
+    task = bar.add_task(description, total=total, rate="")
+
+    def update(stats: RunStats) -> None:
+        secs = max(stats.elapsed, 1e-6)
+        tokens = stats.usage.prompt_tokens + stats.usage.completion_tokens
+        rate = (
+            f"{stats.done / secs:.1f} req/s  {tokens / secs:,.0f} tok/s  ${stats.usage.cost:.4f}  errors {stats.failed}"
+        )
+        bar.update(task, completed=stats.done, rate=rate)
+
+    with bar:
+        yield update
+
+
+@contextlib.contextmanager
+def count_progress(description: str, total: int, unit: str = "pages") -> Iterator[Callable[[int], None]]:
+    """Yield a callback that advances a plain counting bar (extract counts pages)."""
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(unit),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not console.is_terminal,
+    )
+    task = bar.add_task(description, total=total)
+    with bar:
+        yield lambda n: bar.advance(task, n)

@@ -1,0 +1,65 @@
+"""Which requests a synthesize run makes: units per kind, caps, the per-kind mix and the MCQ answer-letter plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from remud_gen.io import ReadReport, read_records
+from remud_gen.records import Chunk, Figure, Language
+from remud_gen.synthesize.answers import LETTERS
+from remud_gen.synthesize.settings import SynthesizeSettings
+from remud_gen.synthesize.tasks import Task
+from remud_gen.synthesize.units import Unit, chunk_unit, figure_unit, has_source
+
+
+@dataclass(frozen=True)
+class Job:
+    """One request to make: a task on a unit in a language (with the letter its correct option will get)."""
+
+    task: Task
+    unit: Unit
+    language: Language
+    target_letter: str | None
+
+
+def load_units(extract_dir: Path, settings: SynthesizeSettings, report: ReadReport) -> tuple[list[Unit], list[Unit]]:
+    """Chunk units and figure units usable as sources."""
+    chunks = [chunk_unit(c) for c in read_records(extract_dir / "chunks.jsonl", Chunk, report)]
+    figures = [
+        figure_unit(f, settings.attach_page_image)
+        for f in read_records(extract_dir / "figures.jsonl", Figure, report)
+        if f.is_ultrasound or not settings.ultrasound_only
+    ]
+    keep = [u for u in chunks + figures if has_source(u, settings.min_chunk_chars)]
+    return [u for u in keep if u.chunk], [u for u in keep if u.figure]
+
+
+def plan_jobs(tasks: list[Task], chunks: list[Unit], figures: list[Unit], settings: SynthesizeSettings) -> list[Job]:
+    """The full, deterministic list of jobs for this run."""
+    caps = _caps(tasks, chunks, figures, settings)
+    jobs: list[Job] = []
+    for task in tasks:
+        units = sorted(chunks if task.unit == "chunk" else figures, key=lambda u: u.order(task.kind, settings.seed))
+        chosen = units[: caps[task.kind]]
+        for i, unit in enumerate(chosen):
+            language: Language = unit.language if settings.language == "auto" else settings.language
+            letter = LETTERS[(i + settings.seed) % len(LETTERS)] if task.mcq and settings.shuffle_options else None
+            jobs.append(Job(task=task, unit=unit, language=language, target_letter=letter))
+    if settings.max_items is not None and not settings.mix:
+        jobs = jobs[: settings.max_items]
+    return jobs
+
+
+def _caps(tasks: list[Task], chunks: list[Unit], figures: list[Unit], settings: SynthesizeSettings) -> dict[str, int]:
+    caps = {}
+    for task in tasks:
+        available = len(chunks if task.unit == "chunk" else figures)
+        cap = available
+        if task.kind in settings.max_per_kind:
+            cap = min(cap, settings.max_per_kind[task.kind])
+        if settings.mix and settings.max_items is not None:
+            share = settings.mix.get(task.kind, 0.0) / (sum(settings.mix.values()) or 1.0)
+            cap = min(cap, round(settings.max_items * share))
+        caps[task.kind] = cap
+    return caps

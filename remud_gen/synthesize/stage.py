@@ -1,0 +1,210 @@
+"""The synthesize stage: every planned job becomes one request, every answer one sample or one failure."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from remud_gen.errors import ConfigError
+from remud_gen.io import ReadReport, write_records
+from remud_gen.llm import (
+    Budget,
+    ChatRequest,
+    Client,
+    EndpointSettings,
+    Journal,
+    Message,
+    Result,
+    RunStats,
+    run_requests,
+)
+from remud_gen.llm.runner import estimate
+from remud_gen.prompts import prompts_dir, read_text
+from remud_gen.records import Failure, Generator, Sample, Usage
+from remud_gen.report import StageReport
+from remud_gen.synthesize.answers import answer_parser, to_sample
+from remud_gen.synthesize.plan import Job, load_units, plan_jobs
+from remud_gen.synthesize.settings import SynthesizeSettings
+from remud_gen.synthesize.tasks import load_task
+from remud_gen.synthesize.units import absolute, source_text
+from remud_gen.workdir import WorkDir, file_digest, fingerprint
+
+STAGE = "synthesize"
+
+
+def run(
+    work: WorkDir,
+    settings: SynthesizeSettings,
+    endpoint: EndpointSettings,
+    api_key: str,
+    *,
+    budget: Budget | None = None,
+    dry_run: bool = False,
+    progress: Callable[[str, int], Any] | None = None,
+) -> StageReport:
+    """Generate samples from WORK/extract into WORK/synthesize.
+
+    Args:
+        work: the work directory (extract must have run).
+        settings: synthesize settings.
+        endpoint: the model endpoint.
+        api_key: the key for the endpoint (from the environment; never stored).
+        budget: optional --limit / --max-cost.
+        dry_run: count and price the requests that would be sent, and send nothing.
+        progress: a context-manager factory `(description, total) -> callback(RunStats)` for a live bar.
+
+    Example:
+        >>> run(WorkDir(Path("out")), SynthesizeSettings(), EndpointSettings(base_url="http://127.0.0.1:8011/v1"), "x")
+    """
+    extract_dir = work.root / "extract"
+    hint = "run `remud-gen extract INPUT -o WORK` first"
+    work.require(extract_dir / "chunks.jsonl", extract_dir / "figures.jsonl", hint=hint)
+    folder = prompts_dir(settings.prompts_dir)
+    tasks = [load_task(kind, folder) for kind in settings.tasks]
+    if not tasks:
+        raise ConfigError("synthesize.tasks is empty; name at least one task kind (qa, qa-reasoning, vqa, ...)")
+    bad = ReadReport()
+    chunks, figures = load_units(extract_dir, settings, bad)
+    jobs = plan_jobs(tasks, chunks, figures, settings)
+    out_dir = work.stage_dir(STAGE)
+    samples_path, failures_path = out_dir / "samples.jsonl", out_dir / "failures.jsonl"
+    sampling = endpoint.model_dump(include={"model", "temperature", "top_p", "max_tokens", "seed", "structured_output"})
+    fp = fingerprint(
+        file_digest(extract_dir / "chunks.jsonl"),
+        file_digest(extract_dir / "figures.jsonl"),
+        settings.model_dump(mode="json"),
+        sampling,
+        [t.version for t in tasks],
+    )
+    report = StageReport(stage=STAGE, items_in=len(jobs))
+    if not dry_run and work.is_done(STAGE, fp, [samples_path, failures_path]):
+        entry = work.manifest["stages"][STAGE]
+        report.skipped, report.items_out, report.failures = (
+            True,
+            entry["counts"]["samples"],
+            entry["counts"]["failures"],
+        )
+        return report
+
+    schema_hint = read_text(folder / "json_schema_instruction.txt")
+    with Journal(out_dir / "journal.jsonl") as journal:
+        client = Client(endpoint, journal, api_key, schema_prompt=schema_hint)
+        if dry_run:
+            n, prompt, completion, cost = estimate(_requests(jobs, work.root, settings), client)
+            report.extra = {"would_send": n, "est_prompt_tokens": prompt, "est_completion_tokens": completion}
+            report.usage = Usage(prompt_tokens=prompt, completion_tokens=completion, cost=cost)
+            asyncio.run(client.aclose())
+            return report
+        samples, failures, stats = _generate(client, jobs, work.root, settings, endpoint, budget, progress)
+
+    samples.sort(key=lambda s: s.sample_id)
+    failures.sort(key=lambda f: f.item)
+    write_records(samples_path, samples)
+    write_records(failures_path, failures)
+    report.items_out, report.failures = len(samples), len(failures)
+    report.seconds, report.usage, report.stopped = stats.elapsed, stats.usage, stats.stopped
+    if bad.bad_lines:
+        report.notes.append(f"{len(bad.bad_lines)} unreadable lines in extract outputs were skipped")
+    work.record(
+        STAGE,
+        status="done" if stats.stopped is None else stats.stopped,
+        fingerprint=fp,
+        config={"synthesize": settings.model_dump(mode="json"), "endpoint": _public(endpoint)},
+        counts={"jobs": len(jobs), "samples": len(samples), "failures": len(failures)},
+        timings={"seconds": round(stats.elapsed, 3)},
+        usage=stats.as_dict(),
+    )
+    return report
+
+
+def _generate(
+    client: Client,
+    jobs: list[Job],
+    root: Path,
+    settings: SynthesizeSettings,
+    endpoint: EndpointSettings,
+    budget: Budget | None,
+    progress: Callable[[str, int], Any] | None,
+) -> tuple[list[Sample], list[Failure], RunStats]:
+    samples: list[Sample] = []
+    failures: list[Failure] = []
+
+    def on_result(result: Result, usage: Usage) -> None:
+        job: Job = result.request.meta["job"]
+        if not result.ok:
+            raw = result.answer.content if result.answer is not None else None
+            failures.append(
+                Failure(
+                    item=result.request.item,
+                    stage=STAGE,
+                    error=result.error or "error",
+                    message=result.message,
+                    attempts=result.attempts,
+                    raw=raw,
+                )
+            )
+            return
+        assert result.answer is not None
+        prompt = job.task.prompt(job.language)
+        generator = Generator(
+            model=endpoint.model,
+            prompt_file=prompt.path.name,
+            prompt_sha256=prompt.sha256,
+            params={"temperature": endpoint.temperature, "top_p": endpoint.top_p, "seed": endpoint.seed},
+        )
+        samples.append(
+            to_sample(
+                job.task,
+                job.unit,
+                job.language,
+                result.value,
+                result.answer,
+                generator,
+                usage,
+                thinking_order=settings.thinking_sources,
+                target_letter=job.target_letter,
+            )
+        )
+
+    async def go() -> RunStats:
+        try:
+            requests = _requests(jobs, root, settings)
+            if progress is None:
+                return await run_requests(client, requests, on_result, total=len(jobs), budget=budget)
+            with progress("synthesize", len(jobs)) as update:
+                return await run_requests(client, requests, on_result, total=len(jobs), budget=budget, progress=update)
+        finally:
+            await client.aclose()
+
+    return samples, failures, asyncio.run(go())
+
+
+def _requests(jobs: list[Job], root: Path, settings: SynthesizeSettings) -> Iterator[ChatRequest]:
+    for job in jobs:
+        phrases = job.task.phrases[job.language]
+        outside = phrases["outside_allowed" if settings.outside_knowledge else "outside_forbidden"]
+        system, user = job.task.prompt(job.language).render(
+            source=source_text(job.unit, phrases["labels"], settings.max_source_chars),
+            n_turns=str(settings.turns),
+            outside_rule=outside,
+            language_name=phrases["language_name"][job.language],
+        )
+        yield ChatRequest(
+            item=f"{job.task.kind}:{job.unit.unit_id}:{job.language}",
+            messages=[
+                Message("system", system),
+                Message("user", user, absolute(root, job.unit.images)),
+            ],
+            schema=job.task.schema,
+            schema_name=job.task.kind.replace("-", "_"),
+            prompt_version=job.task.version,
+            parse=answer_parser(job.task),
+            meta={"job": job},
+        )
+
+
+def _public(endpoint: EndpointSettings) -> dict[str, Any]:
+    """Endpoint settings as written to the manifest: the key's variable name, never a key."""
+    return endpoint.model_dump(mode="json")

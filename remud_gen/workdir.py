@@ -1,0 +1,112 @@
+"""The work directory: one folder per stage, each reading only the previous stage's files, plus a manifest.
+
+    WORK/extract/{documents,chunks,figures}.jsonl, WORK/extract/images/
+    WORK/synthesize/{samples,failures}.jsonl, WORK/synthesize/journal.jsonl
+    WORK/filter/{accepted,rejected}.jsonl, WORK/filter/journal.jsonl
+    WORK/dataset/  (the final shards, their images, card, stats and report)
+    WORK/manifest.json
+
+A stage is skipped when the manifest says it finished with the same fingerprint (a hash of its inputs' content, its
+resolved settings and the format version) and its outputs are still there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from remud_gen import __version__
+from remud_gen.errors import WorkDirError
+from remud_gen.io import read_json, write_json
+
+FORMAT_VERSION = 1
+STAGES = ("extract", "synthesize", "filter")
+_PACKAGES = ("remud-gen", "openai", "pymupdf", "pydantic", "rapidocr-onnxruntime", "datasketch", "pillow", "numpy")
+
+
+class WorkDir:
+    """A work directory and its manifest."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        if root.exists() and not root.is_dir():
+            raise WorkDirError(f"{root} is a file, not a work directory; choose another -o folder")
+        self.manifest_path = root / "manifest.json"
+        self.manifest = self._load()
+
+    def _load(self) -> dict[str, Any]:
+        if not self.manifest_path.exists():
+            return {"format_version": FORMAT_VERSION, "stages": {}}
+        try:
+            data = read_json(self.manifest_path)
+        except (OSError, ValueError) as exc:
+            raise WorkDirError(
+                f"{self.manifest_path} is unreadable ({exc}); move it away or use a new -o folder"
+            ) from exc
+        found = data.get("format_version") if isinstance(data, dict) else None
+        if found != FORMAT_VERSION:
+            raise WorkDirError(
+                f"{self.root} was written by an incompatible remud-gen (work format {found}, this version reads "
+                f"{FORMAT_VERSION}); use a new -o folder or re-run with the version that wrote it"
+            )
+        data.setdefault("stages", {})
+        return data
+
+    def stage_dir(self, stage: str) -> Path:
+        path = self.root / stage
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def require(self, *paths: Path, hint: str) -> None:
+        """Fail with one line when a previous stage's output is missing."""
+        for path in paths:
+            if not path.exists():
+                raise WorkDirError(f"{path} is missing; {hint}")
+
+    def is_done(self, stage: str, fingerprint: str, outputs: list[Path]) -> bool:
+        entry = self.manifest["stages"].get(stage, {})
+        return (
+            entry.get("status") == "done"
+            and entry.get("fingerprint") == fingerprint
+            and all(p.exists() for p in outputs)
+        )
+
+    def record(self, stage: str, **entry: Any) -> None:
+        """Write a stage's manifest entry (resolved settings without secrets, versions, counts, timings, usage)."""
+        entry.setdefault("finished_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        entry["versions"] = package_versions()
+        self.manifest["stages"][stage] = entry
+        self.manifest["remud_gen_version"] = __version__
+        self.root.mkdir(parents=True, exist_ok=True)
+        write_json(self.manifest_path, self.manifest)
+
+
+def fingerprint(*parts: object) -> str:
+    """A short stable hash of anything JSON-like."""
+    import json
+
+    blob = json.dumps([FORMAT_VERSION, *parts], sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:24]
+
+
+def file_digest(path: Path) -> str:
+    """Content hash of a file (for stage fingerprints)."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions

@@ -1,0 +1,153 @@
+"""The model client against the stand-in endpoint over real HTTP: retries, failures, journal, images."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from remud_gen.llm import Budget, ChatRequest, Client, EndpointSettings, Journal, Message, Result, run_requests
+from remud_gen.llm.parse import parse_json_object
+from remud_gen.stub import BackgroundStub
+
+SCHEMA = {
+    "type": "object",
+    "properties": {"question": {"type": "string"}, "answer": {"type": "string"}},
+    "required": ["question", "answer"],
+}
+
+
+def request(i: int, *, images: tuple[Path, ...] = (), schema: dict[str, Any] | None = SCHEMA) -> ChatRequest:
+    text = f"Item {i}. <source>The kidney is 9 to 12 cm long in adults. Its cortex is hypoechoic.</source>"
+    return ChatRequest(
+        item=f"item-{i}",
+        messages=[Message("system", "Answer with JSON."), Message("user", text, images)],
+        schema=schema,
+        parse=parse_json_object if schema else None,
+    )
+
+
+def settings(url: str, **kw: Any) -> EndpointSettings:
+    base = {"base_url": url, "model": "stand-in", "concurrency": 8, "backoff_base_s": 0.01, "timeout_s": 5}
+    return EndpointSettings.model_validate(base | kw)
+
+
+def run_all(client: Client, reqs: list[ChatRequest], budget: Budget | None = None) -> tuple[list[Result], Any]:
+    results: list[Result] = []
+
+    async def go() -> Any:
+        try:
+            return await run_requests(client, reqs, lambda r, u: results.append(r), total=len(reqs), budget=budget)
+        finally:
+            await client.aclose()
+
+    stats = asyncio.run(go())
+    return sorted(results, key=lambda r: r.request.item), stats
+
+
+def test_answers_are_parsed_journaled_and_not_paid_twice(tmp_path: Path) -> None:
+    with BackgroundStub() as stub:
+        reqs = [request(i) for i in range(20)]
+        with Journal(tmp_path / "journal.jsonl") as journal:
+            results, stats = run_all(Client(settings(stub.base_url), journal, "k"), reqs)
+        assert all(r.ok for r in results) and stats.ok == 20
+        assert results[0].value["question"] and stats.usage.prompt_tokens > 0
+        sent = stub.stats()["requests"]
+        with Journal(tmp_path / "journal.jsonl") as journal:
+            again, stats2 = run_all(Client(settings(stub.base_url), journal, "k"), [request(i) for i in range(20)])
+        assert stub.stats()["requests"] == sent, "a re-run must send nothing"
+        assert [r.value for r in again] == [r.value for r in results]
+        assert stats2.cached == 20 and stats2.usage.prompt_tokens == 0
+
+
+def test_rate_limits_are_retried_after_the_servers_delay(tmp_path: Path) -> None:
+    with BackgroundStub(fault_429=0.5, retry_after_s=0.05, max_faults_per_request=2) as stub:
+        results, stats = run_all(Client(settings(stub.base_url), None, "k"), [request(i) for i in range(30)])
+        assert all(r.ok for r in results)
+        assert stub.stats()["by_status"].get("429", 0) > 0 and stats.retries > 0
+
+
+@pytest.mark.parametrize("fault", ["500", "503", "drop"])
+def test_server_errors_and_dropped_connections_are_retried(fault: str) -> None:
+    with BackgroundStub(**{f"fault_{fault}": 0.5, "max_faults_per_request": 2}) as stub:
+        results, _ = run_all(Client(settings(stub.base_url), None, "k"), [request(i) for i in range(12)])
+        assert all(r.ok for r in results)
+
+
+def test_oversized_request_fails_at_once_with_the_servers_message() -> None:
+    with BackgroundStub(max_body_bytes=2000) as stub:
+        big = request(1)
+        big.messages[1] = Message("user", "x" * 5000)
+        results, stats = run_all(Client(settings(stub.base_url), None, "k"), [big])
+        assert results[0].error == "http_413" and results[0].attempts == 1
+        assert stub.stats()["requests"] == 1
+
+
+def test_bad_key_fails_at_once() -> None:
+    with BackgroundStub(api_key="right") as stub:
+        results, _ = run_all(Client(settings(stub.base_url), None, "wrong"), [request(1)])
+        assert results[0].error == "http_401" and stub.stats()["requests"] == 1
+
+
+def test_truncated_and_malformed_answers_are_repaired_or_reasked(tmp_path: Path) -> None:
+    with BackgroundStub(fault_truncate=0.4, fault_malformed=0.4, max_faults_per_request=1) as stub:
+        with Journal(tmp_path / "j.jsonl") as journal:
+            results, _ = run_all(Client(settings(stub.base_url, max_reasks=2), journal, "k"), [request(i) for i in range(20)])
+        assert sum(r.ok for r in results) == 20
+        assert sum(stub.stats()["by_fault"].values()) > 0
+
+
+def test_empty_answers_are_recorded_as_failures_with_no_reask_left() -> None:
+    with BackgroundStub(fault_empty=1.0) as stub:
+        results, stats = run_all(Client(settings(stub.base_url, max_reasks=0), None, "k"), [request(1)])
+        assert results[0].error == "empty" and stats.failed == 1
+
+
+def test_a_dead_fleet_member_is_avoided() -> None:
+    with BackgroundStub() as stub:
+        dead = "http://127.0.0.1:9/v1"
+        cfg = settings([dead, stub.base_url], max_retries=6)  # type: ignore[arg-type]
+        results, _ = run_all(Client(cfg, None, "k"), [request(i) for i in range(16)])
+        assert all(r.ok for r in results)
+
+
+def test_journal_holds_no_image_bytes_and_survives_a_torn_line(tmp_path: Path) -> None:
+    img = tmp_path / "frame.png"
+    Image.new("L", (900, 700), 40).save(img)
+    with BackgroundStub() as stub:
+        with Journal(tmp_path / "j.jsonl") as journal:
+            results, _ = run_all(Client(settings(stub.base_url), journal, "k"), [request(1, images=(img,))])
+        assert results[0].ok
+        text = (tmp_path / "j.jsonl").read_text()
+        assert "base64" not in text and "data:image" not in text
+        with (tmp_path / "j.jsonl").open("a") as fh:
+            fh.write('{"k": "torn", "c": "half')  # kill -9 mid-append
+        with Journal(tmp_path / "j.jsonl") as journal:
+            assert len(journal.answers) == 1
+            results, _ = run_all(Client(settings(stub.base_url), journal, "k"), [request(2)])
+        lines = (tmp_path / "j.jsonl").read_text().splitlines()
+        assert all(json.loads(line) for line in lines) and len(lines) == 2
+
+
+def test_limit_stops_cleanly() -> None:
+    with BackgroundStub() as stub:
+        results, stats = run_all(Client(settings(stub.base_url), None, "k"), [request(i) for i in range(10)], Budget(limit=4))
+        assert len(results) == 4 and stats.stopped == "limit"
+
+
+def test_images_are_downscaled_to_the_pixel_budget(tmp_path: Path) -> None:
+    from remud_gen.llm.images import data_url
+
+    img = tmp_path / "big.png"
+    Image.linear_gradient("L").resize((2000, 1500)).convert("RGB").save(img)  # hundreds of grey levels, like a scan
+    url = data_url(img, 100_000)
+    assert url.startswith("data:image/jpeg;base64,")
+    import base64
+    import io
+
+    with Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) as small:
+        assert small.width * small.height <= 100_000
