@@ -8,11 +8,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx2  # the openai SDK's own HTTP package
 import openai
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
@@ -56,8 +58,6 @@ class _Server:
     """One member of the fleet and what we know about its health."""
 
     def __init__(self, base_url: str, api_key: str, settings: EndpointSettings) -> None:
-        import httpx2  # the openai SDK's own HTTP package
-
         limits = httpx2.Limits(max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency)
         http = openai.DefaultAioHttpClient(limits=limits, timeout=settings.timeout_s)
         self.base_url = base_url
@@ -191,15 +191,17 @@ class Client:
         server.inflight += 1
         self.sent += 1
         try:
-            raw = await server.sdk.chat.completions.with_raw_response.create(**self._body(req))
+            # The SDK's low-level post: same HTTP, errors and auth as chat.completions.create, without its per-call
+            # walk of the typed parameters (a third of the client's CPU per request when measured).
+            response = await server.sdk.post("/chat/completions", body=self._body(req), cast_to=httpx2.Response)
         except openai.OpenAIError as exc:
             server.note(not is_connection_failure(exc))
             raise
         finally:
             server.inflight -= 1
         server.note(True)
-        self.limiter.learn(raw.headers)
-        return _answer(key, req.item, raw.http_response.json())
+        self.limiter.learn(response.headers)
+        return _answer(key, req.item, json.loads(response.content))
 
     def _pick(self) -> _Server:
         now = time.monotonic()
@@ -231,8 +233,6 @@ class Client:
                     "json_schema": {"name": req.schema_name, "schema": req.schema, "strict": False},
                 }
             else:
-                import json
-
                 hint = self.schema_prompt.replace("{schema}", json.dumps(req.schema, ensure_ascii=False))
                 last = messages[-1]
                 last["content"] = [{"type": "text", "text": hint}, *_parts(last["content"])]
