@@ -58,6 +58,8 @@ def _scalar(value: Any) -> str:
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
+    target = (
+        Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
+    )
     target.write_text(default_yaml(), encoding="utf-8")
     print(f"wrote {target}")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from remud_gen.llm.runner import RunStats
+if TYPE_CHECKING:
+    from remud_gen.llm.runner import RunStats
 
 console = Console(stderr=True)
 

@@ -21,6 +21,7 @@ class StageReport:
     skipped: bool = False
     stopped: str | None = None
     notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # one line per bad input, printed to stderr
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -10,8 +10,13 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from remud_gen.llm import Budget, ChatRequest, Client, EndpointSettings, Journal, Message, Result, run_requests
+from remud_gen.errors import EndpointStatusError
+from remud_gen.llm.client import Client, Result
+from remud_gen.llm.journal import Journal
 from remud_gen.llm.parse import parse_json_object
+from remud_gen.llm.request import ChatRequest, Message
+from remud_gen.llm.runner import Budget, run_requests
+from remud_gen.llm.settings import EndpointSettings
 from remud_gen.stub import BackgroundStub
 
 SCHEMA = {
@@ -82,21 +87,24 @@ def test_oversized_request_fails_at_once_with_the_servers_message() -> None:
     with BackgroundStub(max_body_bytes=2000) as stub:
         big = request(1)
         big.messages[1] = Message("user", "x" * 5000)
-        results, stats = run_all(Client(settings(stub.base_url), None, "k"), [big])
+        results, _ = run_all(Client(settings(stub.base_url), None, "k"), [big])
         assert results[0].error == "http_413" and results[0].attempts == 1
-        assert stub.stats()["requests"] == 1
+        assert stub.stats()["by_path"]["/v1/chat/completions"] == 1
 
 
-def test_bad_key_fails_at_once() -> None:
+def test_bad_key_stops_the_stage_before_any_paid_request() -> None:
     with BackgroundStub(api_key="right") as stub:
-        results, _ = run_all(Client(settings(stub.base_url), None, "wrong"), [request(1)])
-        assert results[0].error == "http_401" and stub.stats()["requests"] == 1
+        with pytest.raises(EndpointStatusError, match="rejected the API key"):
+            run_all(Client(settings(stub.base_url), None, "wrong"), [request(1)])
+        assert stub.stats()["by_path"].get("/v1/chat/completions", 0) == 0
 
 
 def test_truncated_and_malformed_answers_are_repaired_or_reasked(tmp_path: Path) -> None:
     with BackgroundStub(fault_truncate=0.4, fault_malformed=0.4, max_faults_per_request=1) as stub:
         with Journal(tmp_path / "j.jsonl") as journal:
-            results, _ = run_all(Client(settings(stub.base_url, max_reasks=2), journal, "k"), [request(i) for i in range(20)])
+            results, _ = run_all(
+                Client(settings(stub.base_url, max_reasks=2), journal, "k"), [request(i) for i in range(20)]
+            )
         assert sum(r.ok for r in results) == 20
         assert sum(stub.stats()["by_fault"].values()) > 0
 
@@ -135,7 +143,9 @@ def test_journal_holds_no_image_bytes_and_survives_a_torn_line(tmp_path: Path) -
 
 def test_limit_stops_cleanly() -> None:
     with BackgroundStub() as stub:
-        results, stats = run_all(Client(settings(stub.base_url), None, "k"), [request(i) for i in range(10)], Budget(limit=4))
+        results, stats = run_all(
+            Client(settings(stub.base_url), None, "k"), [request(i) for i in range(10)], Budget(limit=4)
+        )
         assert len(results) == 4 and stats.stopped == "limit"
 
 

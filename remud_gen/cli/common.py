@@ -74,7 +74,7 @@ def summary(reports: list[StageReport]) -> None:
         table.add_column(col, justify="left" if col == "stage" else "right")
     for r in reports:
         tokens = r.usage.prompt_tokens + r.usage.completion_tokens
-        state = " (up to date)" if r.skipped else f" ({r.stopped})" if r.stopped else ""
+        state = " (skipped)" if r.skipped else f" ({r.stopped})" if r.stopped else ""
         table.add_row(
             r.stage + state,
             str(r.items_in),
@@ -86,6 +86,8 @@ def summary(reports: list[StageReport]) -> None:
         )
     out.print(table)
     for r in reports:
+        if r.skipped:
+            out.print(f"{r.stage}: up to date (same inputs and config): nothing to do", highlight=False)
         for note in r.notes:
             out.print(f"{r.stage}: {note}", highlight=False)
 
@@ -93,6 +95,9 @@ def summary(reports: list[StageReport]) -> None:
 def finish(reports: list[StageReport]) -> None:
     """Print the summary and exit non-zero when any stage failed items or stopped early."""
     summary(reports)
+    for r in reports:
+        for problem in r.problems:
+            err.print(f"[bold red]error:[/] {problem}", markup=True, highlight=False, soft_wrap=True)
     stopped = next((r.stopped for r in reports if r.stopped), None)
     if stopped == "interrupted":
         err.print("interrupted: answered requests are journaled; run the same command again to resume")

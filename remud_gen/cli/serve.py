@@ -19,8 +19,11 @@ def stub_server(
     reasoning: Annotated[bool, typer.Option("--reasoning", help="Also return reasoning_content.")] = False,
     fault: Annotated[
         list[str] | None,
-        typer.Option("--fault", help="Inject a fault at a rate, e.g. --fault 429=0.1 (429 500 503 drop slow malformed "
-                     "truncate empty bad_body)."),
+        typer.Option(
+            "--fault",
+            help="Inject a fault at a rate, e.g. --fault 429=0.1 (429 500 503 drop slow malformed "
+            "truncate empty bad_body).",
+        ),
     ] = None,
     retry_after: Annotated[float, typer.Option("--retry-after", help="Seconds a 429 asks to wait.")] = 1.0,
 ) -> None:
@@ -33,8 +36,14 @@ def stub_server(
     from remud_gen.stub.server import serve
     from remud_gen.stub.settings import StubSettings
 
-    values: dict[str, object] = {"host": host, "port": port, "latency_s": latency, "seed": seed,
-                                 "reasoning": reasoning, "retry_after_s": retry_after}
+    values: dict[str, object] = {
+        "host": host,
+        "port": port,
+        "latency_s": latency,
+        "seed": seed,
+        "reasoning": reasoning,
+        "retry_after_s": retry_after,
+    }
     for item in fault or []:
         name, sep, rate = item.partition("=")
         if not sep:

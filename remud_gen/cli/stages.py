@@ -7,9 +7,6 @@ from typing import Annotated, Any
 
 import typer
 
-from remud_gen import extract as extract_stage
-from remud_gen import filter as filter_stage
-from remud_gen import synthesize as synthesize_stage
 from remud_gen.cli.common import (
     BaseUrlOpt,
     ConcurrencyOpt,
@@ -25,7 +22,7 @@ from remud_gen.cli.common import (
     summary,
 )
 from remud_gen.config import Config, api_key, load_config
-from remud_gen.llm import Budget
+from remud_gen.llm.runner import Budget
 from remud_gen.progress import count_progress, request_progress
 from remud_gen.report import StageReport
 from remud_gen.workdir import WorkDir
@@ -78,7 +75,7 @@ def synthesize(
 
     \b
     Example:
-      OPENAI_API_KEY=... remud-gen synthesize out/ --base-url http://127.0.0.1:8000/v1 --model Qwen/Qwen2.5-VL-7B-Instruct
+      remud-gen synthesize out/ --base-url http://127.0.0.1:8000/v1 --model Qwen/Qwen2.5-VL-7B-Instruct
     """
     overrides = endpoint_overrides(base_url, model, concurrency)
     overrides |= {"synthesize.tasks": task or None, "synthesize.language": language}
@@ -145,13 +142,25 @@ def run(
     finish(reports)
 
 
+# Stages are imported when used: `synthesize` should not pay for importing the PDF and image libraries.
+
+
 def _extract(cfg: Config, inputs: list[Path], out: Path) -> StageReport:
+    from remud_gen.extract import stage as extract_stage
+
     return extract_stage.run(WorkDir(out), inputs, cfg.extract, workers=cfg.workers, progress=count_progress)
 
 
 def _synthesize(cfg: Config, work: Path, budget: Budget, dry_run: bool) -> StageReport:
+    from remud_gen import synthesize as synthesize_stage
+
     report = synthesize_stage.run(
-        WorkDir(work), cfg.synthesize, cfg.endpoint, api_key(cfg.endpoint), budget=budget, dry_run=dry_run,
+        WorkDir(work),
+        cfg.synthesize,
+        cfg.endpoint,
+        api_key(cfg.endpoint),
+        budget=budget,
+        dry_run=dry_run,
         progress=request_progress,
     )
     _dry_run_note(report, dry_run)
@@ -159,8 +168,15 @@ def _synthesize(cfg: Config, work: Path, budget: Budget, dry_run: bool) -> Stage
 
 
 def _filter(cfg: Config, work: Path, budget: Budget, dry_run: bool) -> StageReport:
+    from remud_gen import filter as filter_stage
+
     report = filter_stage.run(
-        WorkDir(work), cfg.filter, cfg.endpoint, api_key(cfg.endpoint), budget=budget, dry_run=dry_run,
+        WorkDir(work),
+        cfg.filter,
+        cfg.endpoint,
+        api_key(cfg.endpoint),
+        budget=budget,
+        dry_run=dry_run,
         progress=request_progress,
     )
     _dry_run_note(report, dry_run)

@@ -104,6 +104,10 @@ class Client:
         for server in self.servers:
             await server.sdk.close()
 
+    async def check_reachable(self) -> None:
+        """Raise `EndpointUnreachable` (one line) when no server of the fleet answers at all."""
+        await check_reachable(self.settings, self.servers[0].sdk.api_key)
+
     # -- one request, end to end -------------------------------------------------------------------------------
 
     def from_journal(self, req: ChatRequest) -> Result | None:

@@ -143,6 +143,7 @@ async def run_requests(
         stats.stopped = "interrupted"
 
     loop = asyncio.get_running_loop()
+    checked = False
     with _signal_handler(loop, on_sigint):
         dispatched = 0
         for req in requests:
@@ -159,6 +160,10 @@ async def run_requests(
             if cached is not None:
                 finish(cached)
                 continue
+            if not checked:
+                # one cheap look before the first paid request: a wrong URL fails in a second, not after retries
+                await client.check_reachable()
+                checked = True
             await slots.acquire()
             if stop.is_set():
                 slots.release()

@@ -9,18 +9,11 @@ from typing import Any
 
 from remud_gen.errors import ConfigError
 from remud_gen.io import ReadReport, write_records
-from remud_gen.llm import (
-    Budget,
-    ChatRequest,
-    Client,
-    EndpointSettings,
-    Journal,
-    Message,
-    Result,
-    RunStats,
-    run_requests,
-)
-from remud_gen.llm.runner import estimate
+from remud_gen.llm.client import Client, Result
+from remud_gen.llm.journal import Journal
+from remud_gen.llm.request import ChatRequest, Message
+from remud_gen.llm.runner import Budget, RunStats, estimate, run_requests
+from remud_gen.llm.settings import EndpointSettings
 from remud_gen.prompts import prompts_dir, read_text
 from remud_gen.records import Failure, Generator, Sample, Usage
 from remud_gen.report import StageReport
@@ -68,6 +61,7 @@ def run(
     bad = ReadReport()
     chunks, figures = load_units(extract_dir, settings, bad)
     jobs = plan_jobs(tasks, chunks, figures, settings)
+    jobs, missing = _with_images(jobs, work.root)
     out_dir = work.stage_dir(STAGE)
     samples_path, failures_path = out_dir / "samples.jsonl", out_dir / "failures.jsonl"
     sampling = endpoint.model_dump(include={"model", "temperature", "top_p", "max_tokens", "seed", "structured_output"})
@@ -98,6 +92,7 @@ def run(
             asyncio.run(client.aclose())
             return report
         samples, failures, stats = _generate(client, jobs, work.root, settings, endpoint, budget, progress)
+    failures += missing
 
     samples.sort(key=lambda s: s.sample_id)
     failures.sort(key=lambda f: f.item)
@@ -179,6 +174,20 @@ def _generate(
             await client.aclose()
 
     return samples, failures, asyncio.run(go())
+
+
+def _with_images(jobs: list[Job], root: Path) -> tuple[list[Job], list[Failure]]:
+    """Jobs whose images exist, and a failure for each job whose image is gone (never a crash mid-run)."""
+    ready, missing = [], []
+    for job in jobs:
+        gone = next((p for p in job.unit.images if not (root / p).is_file()), None)
+        if gone is None:
+            ready.append(job)
+        else:
+            item = f"{job.task.kind}:{job.unit.unit_id}:{job.language}"
+            message = f"image {gone} is missing from WORK; re-run extract to recreate it"
+            missing.append(Failure(item=item, stage=STAGE, error="missing_image", message=message))
+    return ready, missing
 
 
 def _requests(jobs: list[Job], root: Path, settings: SynthesizeSettings) -> Iterator[ChatRequest]:

@@ -1,0 +1,212 @@
+"""The extract stage: documents in parallel processes, each extracted once per content hash and settings.
+
+Each document's result is cached in `WORK/extract/docs/` under a key of its content hash and the settings, so an
+unchanged document is never extracted twice; the stage outputs (documents, chunks, figures) are rebuilt from the
+cache and replace the old ones atomically. A bad file is recorded in `failures.jsonl`; the others go on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from remud_gen.errors import RemudError, UserError
+from remud_gen.extract.core import process_file
+from remud_gen.extract.inputs import expand
+from remud_gen.extract.settings import ExtractSettings
+from remud_gen.io import atomic_open, write_records
+from remud_gen.records import Chunk, Document, Failure, Figure
+from remud_gen.report import StageReport
+from remud_gen.workdir import WorkDir, file_digest, fingerprint
+
+STAGE = "extract"
+
+
+@dataclass
+class _Cached:
+    document: Document
+    figures: list[Figure]
+    chunks: list[Chunk]
+
+
+def run(
+    work: WorkDir,
+    inputs: list[Path],
+    settings: ExtractSettings,
+    *,
+    workers: int = 0,
+    progress: Callable[[str, int], Any] | None = None,
+) -> StageReport:
+    """Extract text chunks and figures from ``inputs`` into WORK/extract.
+
+    Args:
+        work: the work directory.
+        inputs: PDF files, image files, or folders of them.
+        settings: extract settings.
+        workers: worker processes (0: one per core; 1: in this process).
+        progress: a context-manager factory `(description, total) -> advance(n)` for a page-counting bar.
+
+    Example:
+        >>> run(WorkDir(Path("out")), [Path("books/")], ExtractSettings())
+    """
+    started = time.monotonic()
+    found = expand(inputs)
+    out = work.stage_dir(STAGE)
+    cache_dir = out / "docs"
+    cache_dir.mkdir(exist_ok=True)
+    failures = [Failure(item=item, stage=STAGE, error="InputError", message=msg) for item, msg in found.problems]
+    digests = {}
+    for path in found.files:
+        try:
+            digests[path] = file_digest(path)
+        except OSError as exc:
+            failures.append(
+                Failure(item=str(path), stage=STAGE, error="InputError", message=f"cannot read {path}: {exc}")
+            )
+    settings_fp = fingerprint(settings.model_dump(mode="json"))
+    outputs = [out / n for n in ("documents.jsonl", "chunks.jsonl", "figures.jsonl", "failures.jsonl")]
+    fp = fingerprint(sorted(digests.values()), settings_fp, [f.message for f in failures])
+    report = StageReport(stage=STAGE, items_in=len(found.files) + len(found.problems))
+    if work.is_done(STAGE, fp, outputs):
+        entry = work.manifest["stages"][STAGE]
+        report.skipped = True
+        report.items_out, report.failures = entry["counts"]["documents"], entry["counts"]["failures"]
+        report.problems = [f.message for f in failures]
+        return report
+
+    todo = {p: cache_dir / f"{d[:16]}-{settings_fp[:8]}.json" for p, d in digests.items()}
+    pending = [p for p, c in todo.items() if not c.exists()]
+    for path, message, kind in _extract_all(pending, todo, work.root, settings, workers, progress):
+        failures.append(Failure(item=str(path), stage=STAGE, error=kind, message=message))
+
+    documents, chunks, figures = [], [], []
+    for path in found.files:
+        cache = todo.get(path)
+        if cache is None or not cache.exists():
+            continue
+        doc = _read_cache(cache)
+        documents.append(doc.document)
+        chunks += doc.chunks
+        figures += doc.figures
+    write_records(out / "documents.jsonl", documents)
+    write_records(out / "chunks.jsonl", chunks)
+    write_records(out / "figures.jsonl", figures)
+    write_records(out / "failures.jsonl", failures)
+    report.items_out, report.failures = len(documents), len(failures)
+    report.problems = [f.message for f in failures]
+    report.seconds = time.monotonic() - started
+    pages = sum(d.pages for d in documents)
+    report.extra = {
+        "pages": pages,
+        "figures": len(figures),
+        "chunks": len(chunks),
+        "ultrasound": sum(f.is_ultrasound for f in figures),
+    }
+    work.record(
+        STAGE,
+        status="done" if not failures else "done-with-failures",
+        fingerprint=fp,
+        config={"extract": _public(settings)},
+        inputs=[str(p) for p in found.files],
+        counts={
+            "documents": len(documents),
+            "pages": pages,
+            "chunks": len(chunks),
+            "figures": len(figures),
+            "failures": len(failures),
+        },
+        timings={"seconds": round(report.seconds, 3)},
+    )
+    return report
+
+
+def _extract_all(
+    pending: list[Path],
+    caches: dict[Path, Path],
+    root: Path,
+    settings: ExtractSettings,
+    workers: int,
+    progress: Callable[[str, int], Any] | None,
+) -> Iterator[tuple[Path, str, str]]:
+    """Extract each pending file into its cache; yield (file, message, error class) for each that fails."""
+    if not pending:
+        return
+    total = sum(_page_count(p) for p in pending)
+    n_workers = min(len(pending), workers or (os.cpu_count() or 1))
+    bar = progress("extract", total) if progress else contextlib.nullcontext(lambda n: None)
+    with bar as advance:
+        if n_workers <= 1:
+            for path in pending:
+                failure = _one(path, caches[path], root, settings)
+                advance(_page_count(path))
+                if failure:
+                    yield path, *failure
+            return
+        with ProcessPoolExecutor(max_workers=n_workers, mp_context=get_context("spawn")) as pool:
+            futures: dict[Future[tuple[str, str] | None], Path] = {
+                pool.submit(_one, p, caches[p], root, settings): p for p in pending
+            }
+            for future, path in futures.items():
+                try:
+                    failure = future.result()
+                except Exception as exc:  # a worker died (out of memory, segfault in a library)
+                    failure = (f"{path.name}: extraction crashed ({type(exc).__name__}: {exc})", "WorkerCrash")
+                advance(_page_count(path))
+                if failure:
+                    yield path, *failure
+
+
+def _one(path: Path, cache: Path, root: Path, settings: ExtractSettings) -> tuple[str, str] | None:
+    """Extract one file into its cache file; returns (message, error class) on failure. Runs in a worker."""
+    try:
+        result = process_file(path, root, settings)
+    except UserError as exc:
+        return str(exc), type(exc).__name__
+    except RemudError as exc:
+        return f"{path.name}: {exc}", type(exc).__name__
+    except Exception as exc:  # a library failing on a strange file must not stop the batch
+        return f"{path.name}: could not be extracted ({type(exc).__name__}: {exc})", "ExtractionError"
+    payload = {
+        "document": result.document.model_dump(mode="json"),
+        "figures": [f.model_dump(mode="json") for f in result.figures],
+        "chunks": [c.model_dump(mode="json") for c in result.chunks],
+    }
+    with atomic_open(cache) as fh:
+        json.dump(payload, fh, ensure_ascii=False)
+    return None
+
+
+def _read_cache(path: Path) -> _Cached:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return _Cached(
+        document=Document.model_validate(data["document"]),
+        figures=[Figure.model_validate(f) for f in data["figures"]],
+        chunks=[Chunk.model_validate(c) for c in data["chunks"]],
+    )
+
+
+def _page_count(path: Path) -> int:
+    if path.suffix.lower() != ".pdf":
+        return 1
+    try:
+        import pymupdf
+
+        with pymupdf.open(path) as doc:
+            return int(doc.page_count)
+    except Exception:
+        return 1
+
+
+def _public(settings: ExtractSettings) -> dict[str, Any]:
+    data = settings.model_dump(mode="json")
+    if data.get("password"):
+        data["password"] = "***"
+    return data

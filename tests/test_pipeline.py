@@ -1,0 +1,166 @@
+"""The whole pipeline on the generated atlas against the stand-in endpoint, as a user runs it."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from remud_gen.cli import app
+from remud_gen.sample import write_sample
+
+runner = CliRunner()
+
+
+def jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def atlas(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("atlas")
+    write_sample(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def done(atlas: Path, stub: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A work directory after one full run."""
+    work = tmp_path_factory.mktemp("work")
+    result = runner.invoke(
+        app, ["run", str(atlas), "-o", str(work), "--base-url", stub.base_url, "--model", "stand-in", "--workers", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    return work
+
+
+def test_every_stage_wrote_its_files(done: Path) -> None:
+    for name in (
+        "extract/documents.jsonl",
+        "extract/chunks.jsonl",
+        "extract/figures.jsonl",
+        "synthesize/samples.jsonl",
+        "synthesize/failures.jsonl",
+        "filter/accepted.jsonl",
+        "filter/rejected.jsonl",
+        "dataset/dataset_info.json",
+        "manifest.json",
+    ):
+        assert (done / name).exists(), name
+    assert any((done / "extract" / "images").iterdir())
+
+
+def test_shards_are_sharegpt_with_images_beside_them(done: Path) -> None:
+    shards = sorted((done / "dataset").glob("remud-*-of-*.json"))
+    assert shards
+    kinds = set()
+    for shard in shards:
+        for record in json.loads(shard.read_text(encoding="utf-8")):
+            turns = record["conversations"]
+            roles = [t["from"] for t in turns if t["from"] != "system"]
+            assert roles[0] == "human" and roles[-1] == "gpt"
+            assert all(a != b for a, b in itertools.pairwise(roles))
+            tokens = sum(t["value"].count("<image>") for t in turns)
+            assert tokens == len(record["images"])
+            for image in record["images"]:
+                assert (shard.parent / image).is_file()
+            kinds.add(record.get("kind"))
+    assert {"qa", "vqa"} <= kinds
+
+
+def test_every_record_traces_to_its_source(done: Path) -> None:
+    figures = {f["figure_key"] for f in jsonl(done / "extract" / "figures.jsonl")}
+    chunks = {c["chunk_id"] for c in jsonl(done / "extract" / "chunks.jsonl")}
+    for sample in jsonl(done / "synthesize" / "samples.jsonl"):
+        source = sample["source"]
+        assert source["doc"] and source["page"] >= 1
+        assert source["figure_key"] in figures or source["chunk_id"] in chunks
+
+
+def test_manifest_has_counts_and_versions_and_no_key(done: Path) -> None:
+    manifest = json.loads((done / "manifest.json").read_text())
+    for stage in ("extract", "synthesize", "filter"):
+        entry = manifest["stages"][stage]
+        assert entry["status"] == "done" and entry["counts"] and entry["versions"]["python"]
+    assert manifest["stages"]["synthesize"]["usage"]["prompt_tokens"] > 0
+    key = os.environ["OPENAI_API_KEY"]  # set by conftest for every test, and so for the run above
+    for path in done.rglob("*"):
+        if path.is_file() and path.suffix in (".json", ".jsonl", ".html", ".md"):
+            assert key not in path.read_text(encoding="utf-8", errors="ignore"), path
+
+
+def test_rerun_does_no_work(done: Path, atlas: Path, stub: Any) -> None:
+    before = stub.stats()["requests"]
+    mtime = (done / "dataset" / "dataset_info.json").stat().st_mtime_ns
+    result = runner.invoke(
+        app, ["run", str(atlas), "-o", str(done), "--base-url", stub.base_url, "--model", "stand-in"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "up to date" in result.output
+    assert stub.stats()["requests"] == before
+    assert (done / "dataset" / "dataset_info.json").stat().st_mtime_ns == mtime
+
+
+def test_new_threshold_reuses_the_judges_answers(done: Path, stub: Any) -> None:
+    before = stub.stats()["requests"]
+    result = runner.invoke(
+        app, ["filter", str(done), "--base-url", stub.base_url, "--model", "stand-in", "--threshold", "4.5"]
+    )
+    assert result.exit_code == 0, result.output
+    assert stub.stats()["requests"] == before
+    manifest = json.loads((done / "manifest.json").read_text())
+    assert manifest["stages"]["filter"]["config"]["filter"]["judge"]["threshold"] == 4.5
+
+
+def test_unreachable_endpoint_is_one_line(done: Path, tmp_path: Path) -> None:
+    work = tmp_path / "w"
+    (work / "extract").mkdir(parents=True)
+    for name in ("chunks.jsonl", "figures.jsonl", "documents.jsonl"):
+        (work / "extract" / name).write_bytes((done / "extract" / name).read_bytes())
+    result = runner.invoke(app, ["synthesize", str(work), "--base-url", "http://127.0.0.1:9/v1"])
+    assert result.exit_code == 3
+    assert "cannot reach the model endpoint" in result.output and "Traceback" not in result.output
+    assert not (work / "synthesize" / "samples.jsonl").exists()
+
+
+def test_dry_run_sends_nothing(done: Path, stub: Any, tmp_path: Path) -> None:
+    work = tmp_path / "w"
+    shutil.copytree(done / "extract", work / "extract")
+    before = stub.stats()["requests"]
+    result = runner.invoke(app, ["synthesize", str(work), "--base-url", stub.base_url, "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "would send" in result.output and stub.stats()["requests"] == before
+    assert not (work / "synthesize" / "samples.jsonl").exists()
+
+
+def test_missing_images_fail_their_items_not_the_run(done: Path, stub: Any, tmp_path: Path) -> None:
+    work = tmp_path / "w"
+    (work / "extract").mkdir(parents=True)
+    for name in ("chunks.jsonl", "figures.jsonl", "documents.jsonl"):
+        (work / "extract" / name).write_bytes((done / "extract" / name).read_bytes())
+    result = runner.invoke(app, ["synthesize", str(work), "--base-url", stub.base_url, "--model", "stand-in"])
+    assert result.exit_code == 1, result.output
+    failures = jsonl(work / "synthesize" / "failures.jsonl")
+    assert failures and {f["error"] for f in failures} == {"missing_image"}
+    kinds = {s["kind"] for s in jsonl(work / "synthesize" / "samples.jsonl")}
+    assert kinds == {"qa", "qa-reasoning"}
+
+
+def test_bad_file_in_a_batch_does_not_stop_the_rest(atlas: Path, tmp_path: Path) -> None:
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "broken.pdf").write_bytes(b"%PDF-1.7\nthis is not really a pdf")
+    (batch / "good.pdf").write_bytes((atlas / "atlas_en.pdf").read_bytes())
+    work = tmp_path / "w"
+    result = runner.invoke(app, ["extract", str(batch), "-o", str(work), "--workers", "1"])
+    assert result.exit_code == 1
+    assert "broken.pdf" in result.output and "Traceback" not in result.output
+    docs = [d["doc"] for d in jsonl(work / "extract" / "documents.jsonl")]
+    assert docs == ["good.pdf"]
+    assert not list((work / "extract").glob(".*.tmp"))
