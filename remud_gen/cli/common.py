@@ -29,6 +29,7 @@ ModelOpt = Annotated[str | None, typer.Option("--model", help="Model name sent t
 ConcurrencyOpt = Annotated[int | None, typer.Option("--concurrency", help="Requests in flight at once.")]
 LimitOpt = Annotated[int | None, typer.Option("--limit", help="Stop cleanly after this many requests.")]
 MaxCostOpt = Annotated[float | None, typer.Option("--max-cost", help="Stop cleanly once this many USD are spent.")]
+BatchOpt = Annotated[bool, typer.Option("--batch", help="Use the OpenAI Batch API (cheaper, within 24 h; resumable).")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Count and price the requests; send nothing.")]
 
 

@@ -9,6 +9,7 @@ import typer
 
 from remud_gen.cli.common import (
     BaseUrlOpt,
+    BatchOpt,
     ConcurrencyOpt,
     ConfigOpt,
     DryRunOpt,
@@ -70,6 +71,7 @@ def synthesize(
     limit: LimitOpt = None,
     max_cost: MaxCostOpt = None,
     dry_run: DryRunOpt = False,
+    batch: BatchOpt = False,
 ) -> None:
     """Ask a multimodal model for QA / VQA items with reasoning, one source unit per request.
 
@@ -80,7 +82,7 @@ def synthesize(
     overrides = endpoint_overrides(base_url, model, concurrency)
     overrides |= {"synthesize.tasks": task or None, "synthesize.language": language}
     cfg = load_config(config, overrides)
-    finish([_synthesize(cfg, work, Budget(limit=limit, max_cost=max_cost), dry_run)])
+    finish([_synthesize(cfg, work, Budget(limit=limit, max_cost=max_cost), dry_run, batch)])
 
 
 def filter_(
@@ -95,6 +97,7 @@ def filter_(
     limit: LimitOpt = None,
     max_cost: MaxCostOpt = None,
     dry_run: DryRunOpt = False,
+    batch: BatchOpt = False,
 ) -> None:
     """Check rules, drop duplicates, score items with a grounded judge, and write the dataset shards.
 
@@ -108,7 +111,7 @@ def filter_(
     if no_judge:
         overrides["filter.judge.enabled"] = False
     cfg = load_config(config, overrides)
-    finish([_filter(cfg, work, Budget(limit=limit, max_cost=max_cost), dry_run)])
+    finish([_filter(cfg, work, Budget(limit=limit, max_cost=max_cost), dry_run, batch)])
 
 
 def run(
@@ -121,6 +124,7 @@ def run(
     password: PasswordOpt = None,
     workers: WorkersOpt = None,
     max_cost: MaxCostOpt = None,
+    batch: BatchOpt = False,
 ) -> None:
     """Run extract, synthesize and filter one after another from one config.
 
@@ -136,9 +140,9 @@ def run(
         finish(reports)
         return
     budget = Budget(max_cost=max_cost)
-    reports.append(_synthesize(cfg, out, budget, False))
+    reports.append(_synthesize(cfg, out, budget, False, batch))
     if not reports[-1].stopped:
-        reports.append(_filter(cfg, out, budget, False))
+        reports.append(_filter(cfg, out, budget, False, batch))
     finish(reports)
 
 
@@ -151,7 +155,7 @@ def _extract(cfg: Config, inputs: list[Path], out: Path) -> StageReport:
     return extract_stage.run(WorkDir(out), inputs, cfg.extract, workers=cfg.workers, progress=count_progress)
 
 
-def _synthesize(cfg: Config, work: Path, budget: Budget, dry_run: bool) -> StageReport:
+def _synthesize(cfg: Config, work: Path, budget: Budget, dry_run: bool, batch: bool) -> StageReport:
     from remud_gen import synthesize as synthesize_stage
 
     report = synthesize_stage.run(
@@ -161,13 +165,14 @@ def _synthesize(cfg: Config, work: Path, budget: Budget, dry_run: bool) -> Stage
         api_key(cfg.endpoint),
         budget=budget,
         dry_run=dry_run,
+        batch=batch,
         progress=request_progress,
     )
     _dry_run_note(report, dry_run)
     return report
 
 
-def _filter(cfg: Config, work: Path, budget: Budget, dry_run: bool) -> StageReport:
+def _filter(cfg: Config, work: Path, budget: Budget, dry_run: bool, batch: bool) -> StageReport:
     from remud_gen import filter as filter_stage
 
     report = filter_stage.run(
@@ -177,6 +182,7 @@ def _filter(cfg: Config, work: Path, budget: Budget, dry_run: bool) -> StageRepo
         api_key(cfg.endpoint),
         budget=budget,
         dry_run=dry_run,
+        batch=batch,
         progress=request_progress,
     )
     _dry_run_note(report, dry_run)

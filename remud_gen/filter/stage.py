@@ -15,8 +15,9 @@ from remud_gen.filter.settings import FilterSettings
 from remud_gen.filter.shards import read_system_prompts, write_shards
 from remud_gen.io import ReadReport, read_records, write_records
 from remud_gen.llm.client import Client, Result
+from remud_gen.llm.dispatch import resolve_all
 from remud_gen.llm.journal import Journal
-from remud_gen.llm.runner import Budget, RunStats, estimate, run_requests
+from remud_gen.llm.runner import Budget, RunStats, estimate
 from remud_gen.llm.settings import EndpointSettings
 from remud_gen.prompts import prompts_dir, read_yaml
 from remud_gen.records import Chunk, Failure, Figure, Sample, Usage, Verdict
@@ -35,6 +36,7 @@ def run(
     *,
     budget: Budget | None = None,
     dry_run: bool = False,
+    batch: bool = False,
     progress: Callable[[str, int], Any] | None = None,
     prompts: Path | None = None,
 ) -> StageReport:
@@ -82,7 +84,7 @@ def run(
                 report.extra = {"would_send": n, "est_prompt_tokens": p, "est_completion_tokens": c}
                 report.usage = Usage(prompt_tokens=p, completion_tokens=c, cost=cost)
                 return report
-            stats = _judge(client, requests, scores, blind, failures, budget, progress)
+            stats = _judge(client, requests, scores, blind, failures, budget, progress, batch)
     elif dry_run:
         report.extra = {"would_send": 0}
         return report
@@ -177,6 +179,7 @@ def _judge(
     failures: list[Failure],
     budget: Budget | None,
     progress: Callable[[str, int], Any] | None,
+    batch: bool,
 ) -> RunStats:
     def on_result(result: Result, usage: Usage) -> None:
         meta = result.request.meta
@@ -197,18 +200,16 @@ def _judge(
         else:
             blind[meta["sample"]] = result.value
 
-    async def go() -> RunStats:
-        try:
-            if progress is None:
-                return await run_requests(client, requests, on_result, total=len(requests), budget=budget)
-            with progress("judge", len(requests)) as update:
-                return await run_requests(
-                    client, requests, on_result, total=len(requests), budget=budget, progress=update
-                )
-        finally:
-            await client.aclose()
-
-    return asyncio.run(go())
+    return resolve_all(
+        client,
+        requests,
+        on_result,
+        total=len(requests),
+        description="judge",
+        budget=budget,
+        progress=progress,
+        batch=batch,
+    )
 
 
 def _verdicts(

@@ -118,7 +118,7 @@ class Client:
         answer = self.journal.get(key)
         if answer is None:
             return None
-        result = self._accept(req, key, answer, attempts=0)
+        result = self.accept(req, key, answer, attempts=0)
         if result.ok:
             result.cached = True
             return result
@@ -141,13 +141,13 @@ class Client:
                 attempts += tries
                 if self.journal is not None:
                     self.journal.add(answer)
-            last = self._accept(req, key, answer, attempts)
+            last = self.accept(req, key, answer, attempts)
             if last.ok:
                 return last
         assert last is not None
         return last
 
-    def _accept(self, req: ChatRequest, key: str, answer: Answer, attempts: int) -> Result:
+    def accept(self, req: ChatRequest, key: str, answer: Answer, attempts: int) -> Result:
         if not answer.content.strip():
             return Result(
                 req, key, answer=answer, error="empty", message="the model returned no text", attempts=attempts
@@ -197,7 +197,7 @@ class Client:
         try:
             # The SDK's low-level post: same HTTP, errors and auth as chat.completions.create, without its per-call
             # walk of the typed parameters (a third of the client's CPU per request when measured).
-            response = await server.sdk.post("/chat/completions", body=self._body(req), cast_to=httpx2.Response)
+            response = await server.sdk.post("/chat/completions", body=self.body(req), cast_to=httpx2.Response)
         except openai.OpenAIError as exc:
             server.note(not is_connection_failure(exc))
             raise
@@ -215,7 +215,7 @@ class Client:
     def _max_tokens(self, req: ChatRequest) -> int:
         return int(req.params.get("max_tokens", self.settings.max_tokens))
 
-    def _body(self, req: ChatRequest) -> dict[str, Any]:
+    def body(self, req: ChatRequest) -> dict[str, Any]:
         s = self.settings
         messages = [self._message(m.role, m.text, m.images) for m in req.messages]
         body: dict[str, Any] = {

@@ -45,6 +45,7 @@ class EndpointSettings(BaseModel):
     top_p: float = Field(0.9, gt=0, le=1, description="nucleus sampling mass")
     max_tokens: int = Field(2048, ge=16, description="completion token cap per request")
     seed: int | None = Field(0, description="sampling seed sent to the endpoint (None: not sent)")
+    batch_poll_s: float = Field(30.0, gt=0, description="seconds between status checks of a Batch API job (--batch)")
     prices: dict[str, Price] = Field(default_factory=dict, description="per-model token prices for cost accounting")
 
     @field_validator("base_url", mode="before")

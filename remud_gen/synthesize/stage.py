@@ -10,9 +10,10 @@ from typing import Any
 from remud_gen.errors import ConfigError
 from remud_gen.io import ReadReport, write_records
 from remud_gen.llm.client import Client, Result
+from remud_gen.llm.dispatch import resolve_all
 from remud_gen.llm.journal import Journal
 from remud_gen.llm.request import ChatRequest, Message
-from remud_gen.llm.runner import Budget, RunStats, estimate, run_requests
+from remud_gen.llm.runner import Budget, RunStats, estimate
 from remud_gen.llm.settings import EndpointSettings
 from remud_gen.prompts import prompts_dir, read_text
 from remud_gen.records import Failure, Generator, Sample, Usage
@@ -35,6 +36,7 @@ def run(
     *,
     budget: Budget | None = None,
     dry_run: bool = False,
+    batch: bool = False,
     progress: Callable[[str, int], Any] | None = None,
 ) -> StageReport:
     """Generate samples from WORK/extract into WORK/synthesize.
@@ -46,6 +48,7 @@ def run(
         api_key: the key for the endpoint (from the environment; never stored).
         budget: optional --limit / --max-cost.
         dry_run: count and price the requests that would be sent, and send nothing.
+        batch: send through the OpenAI Batch API (cheaper, slower; resumable by batch id).
         progress: a context-manager factory `(description, total) -> callback(RunStats)` for a live bar.
 
     Example:
@@ -91,7 +94,7 @@ def run(
             report.usage = Usage(prompt_tokens=prompt, completion_tokens=completion, cost=cost)
             asyncio.run(client.aclose())
             return report
-        samples, failures, stats = _generate(client, jobs, work.root, settings, endpoint, budget, progress)
+        samples, failures, stats = _generate(client, jobs, work.root, settings, endpoint, budget, progress, batch)
     failures += missing
 
     samples.sort(key=lambda s: s.sample_id)
@@ -122,6 +125,7 @@ def _generate(
     endpoint: EndpointSettings,
     budget: Budget | None,
     progress: Callable[[str, int], Any] | None,
+    batch: bool,
 ) -> tuple[list[Sample], list[Failure], RunStats]:
     samples: list[Sample] = []
     failures: list[Failure] = []
@@ -163,17 +167,18 @@ def _generate(
             )
         )
 
-    async def go() -> RunStats:
-        try:
-            requests = _requests(jobs, root, settings)
-            if progress is None:
-                return await run_requests(client, requests, on_result, total=len(jobs), budget=budget)
-            with progress("synthesize", len(jobs)) as update:
-                return await run_requests(client, requests, on_result, total=len(jobs), budget=budget, progress=update)
-        finally:
-            await client.aclose()
-
-    return samples, failures, asyncio.run(go())
+    requests = _requests(jobs, root, settings)
+    stats = resolve_all(
+        client,
+        requests,
+        on_result,
+        total=len(jobs),
+        description="synthesize",
+        budget=budget,
+        progress=progress,
+        batch=batch,
+    )
+    return samples, failures, stats
 
 
 def _with_images(jobs: list[Job], root: Path) -> tuple[list[Job], list[Failure]]:

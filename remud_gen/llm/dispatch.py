@@ -1,0 +1,60 @@
+"""One entry point for a stage: resolve its requests live or through the Batch API, with a progress bar."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from remud_gen.llm.client import Client, Result
+from remud_gen.llm.request import ChatRequest
+from remud_gen.llm.runner import Budget, RunStats, run_requests
+from remud_gen.records import Usage
+
+
+def resolve_all(
+    client: Client,
+    requests: Iterable[ChatRequest],
+    on_result: Callable[[Result, Usage], None],
+    *,
+    total: int,
+    description: str,
+    budget: Budget | None = None,
+    progress: Callable[[str, int], Any] | None = None,
+    batch: bool = False,
+) -> RunStats:
+    """Run every request to a result (blocking), then close the client.
+
+    Args:
+        client: the model client.
+        requests: the requests (consumed lazily in live mode).
+        on_result: called once per request with its result and what it cost.
+        total: how many requests there are, for the progress bar.
+        description: the progress bar's label.
+        budget: --limit / --max-cost.
+        progress: a context-manager factory `(description, total) -> callback(RunStats)`.
+        batch: use the OpenAI Batch API instead of live requests.
+    """
+
+    async def go() -> RunStats:
+        bar = progress(description, total) if progress else contextlib.nullcontext(None)
+        try:
+            with bar as update:
+                if batch:
+                    from remud_gen.llm.batch import run_batch
+
+                    return await run_batch(
+                        client,
+                        requests,
+                        on_result,
+                        total=total,
+                        budget=budget,
+                        poll_s=client.settings.batch_poll_s,
+                        progress=update,
+                    )
+                return await run_requests(client, requests, on_result, total=total, budget=budget, progress=update)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(go())
