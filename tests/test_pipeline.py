@@ -13,7 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from remud_gen.cli import app
+from remud_gen.prompts import PACKAGE_PROMPTS
 from remud_gen.sample import write_sample
+from remud_gen.synthesize.settings import SynthesizeSettings
 
 runner = CliRunner()
 
@@ -164,3 +166,40 @@ def test_bad_file_in_a_batch_does_not_stop_the_rest(atlas: Path, tmp_path: Path)
     docs = [d["doc"] for d in jsonl(work / "extract" / "documents.jsonl")]
     assert docs == ["good.pdf"]
     assert not list((work / "extract").glob(".*.tmp"))
+
+
+def test_every_kind_was_generated(done: Path) -> None:
+    kinds = {s["kind"] for s in jsonl(done / "synthesize" / "samples.jsonl")}
+    assert kinds == {"qa", "qa-reasoning", "vqa", "vqa-reasoning"}
+    languages = {s["language"] for s in jsonl(done / "synthesize" / "samples.jsonl")}
+    assert languages == {"zh", "en"}, "a Chinese source gives Chinese items, an English one English items"
+
+
+def test_each_vqa_request_is_bound_to_its_own_panel(done: Path) -> None:
+    from remud_gen.io import ReadReport
+    from remud_gen.synthesize.plan import load_units, plan_jobs
+    from remud_gen.synthesize.stage import _requests
+    from remud_gen.synthesize.tasks import load_task
+
+    settings = SynthesizeSettings(tasks=["vqa"])
+    chunks, figures = load_units(done / "extract", settings, ReadReport())
+    jobs = plan_jobs([load_task("vqa", PACKAGE_PROMPTS)], chunks, figures, settings)
+    panels = [u.figure for u in figures if u.figure is not None]
+    assert any(f.panel for f in panels), "the atlas has multi-panel figures"
+    checked = 0
+    for job, req in zip(jobs, _requests(jobs, done, settings), strict=True):
+        fig = job.unit.figure
+        assert fig is not None
+        images = [p for m in req.messages for p in m.images]
+        assert images == [done / fig.image], "exactly one image: this panel's own crop"
+        text = req.messages[-1].text
+        for sibling in panels:
+            same_figure = sibling.doc == fig.doc and sibling.figure_id == fig.figure_id and sibling.figure_id
+            if same_figure and sibling.panel != fig.panel and sibling.panel_caption not in ("", fig.panel_caption):
+                assert sibling.panel_caption not in text, "another panel's legend must not reach this panel's prompt"
+                checked += 1
+    assert checked > 0
+    for sample in jsonl(done / "synthesize" / "samples.jsonl"):
+        if sample["source"]["figure_key"]:
+            fig = next(f for f in panels if f.figure_key == sample["source"]["figure_key"])
+            assert sample["images"] == [fig.image]

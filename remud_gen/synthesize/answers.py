@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -35,13 +37,22 @@ def answer_parser(task: Task) -> Callable[[str], dict[str, Any]]:
             options = value.get("options")
             if not isinstance(options, dict) or not all(str(options.get(k, "")).strip() for k in LETTERS):
                 raise ParseError("options must be an object with non-empty A-E")
-            letter = str(value.get("answer", "")).strip().upper()[:1]
-            if letter not in LETTERS:
+            letter = option_letter(value.get("answer"))
+            if letter is None:
                 raise ParseError(f"answer {value.get('answer')!r} is not one of A-E")
             value["answer"] = letter
         return value
 
     return parse
+
+
+_LETTER = re.compile(r"^\W*([A-Ea-e])(?![A-Za-z])")
+
+
+def option_letter(raw: Any) -> str | None:
+    """The option letter in "B", "b", "(B)", "B.", "Ｂ", "B. Haemangioma"; None when there is none."""
+    m = _LETTER.match(unicodedata.normalize("NFKC", str(raw or "")).strip())
+    return m.group(1).upper() if m else None
 
 
 def _is_turn(t: Any) -> bool:
