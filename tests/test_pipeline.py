@@ -203,3 +203,31 @@ def test_each_vqa_request_is_bound_to_its_own_panel(done: Path) -> None:
         if sample["source"]["figure_key"]:
             fig = next(f for f in panels if f.figure_key == sample["source"]["figure_key"])
             assert sample["images"] == [fig.image]
+
+
+def test_language_both_adds_a_translation_of_every_item(done: Path, stub: Any, tmp_path: Path) -> None:
+    work = tmp_path / "w"
+    shutil.copytree(done / "extract", work / "extract")
+    args = [
+        "synthesize",
+        str(work),
+        "--base-url",
+        stub.base_url,
+        "--model",
+        "stand-in",
+        "--task",
+        "qa-reasoning",
+        "--language",
+        "both",
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    made = jsonl(work / "synthesize" / "samples.jsonl")
+    by_id = {s["sample_id"]: s for s in made}
+    originals = [s for s in made if s["generator"]["prompt_file"].startswith("qa-reasoning")]
+    assert originals and len(made) == 2 * len(originals)
+    for s in originals:
+        other = "en" if s["language"] == "zh" else "zh"
+        twin = by_id[s["sample_id"].rsplit("-", 1)[0] + f"-{other}"]
+        assert twin["language"] == other and twin["source"] == s["source"]
+        assert twin["generator"]["prompt_file"] == f"translate.{other}.md"

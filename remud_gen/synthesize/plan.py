@@ -43,7 +43,7 @@ def plan_jobs(tasks: list[Task], chunks: list[Unit], figures: list[Unit], settin
         units = sorted(chunks if task.unit == "chunk" else figures, key=lambda u: u.order(task.kind, settings.seed))
         chosen = units[: caps[task.kind]]
         for i, unit in enumerate(chosen):
-            language: Language = unit.language if settings.language == "auto" else settings.language
+            language: Language = settings.language if settings.language in ("zh", "en") else unit.language
             letter = LETTERS[(i + settings.seed) % len(LETTERS)] if task.mcq and settings.shuffle_options else None
             jobs.append(Job(task=task, unit=unit, language=language, target_letter=letter))
     if settings.max_items is not None and not settings.mix:

@@ -20,7 +20,9 @@ class SynthesizeSettings(BaseModel):
         default_factory=lambda: ["qa", "qa-reasoning", "vqa", "vqa-reasoning"],
         description="task kinds to generate; each is a prompt pair + schema in prompts/",
     )
-    language: Literal["auto", "zh", "en"] = Field("auto", description="item language; auto follows the source")
+    language: Literal["auto", "zh", "en", "both"] = Field(
+        "auto", description="item language: auto follows the source; both adds a translation of every item"
+    )
     turns: int = Field(3, ge=1, le=8, description="question-answer turns in a dialogue kind")
     mix: dict[str, float] = Field(
         default_factory=dict, description="share of max_items per kind, e.g. ReMUD's qa 0.27 ... (empty: no mix)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +16,14 @@ from remud_gen.llm.journal import Journal
 from remud_gen.llm.request import ChatRequest, Message
 from remud_gen.llm.runner import Budget, RunStats, estimate
 from remud_gen.llm.settings import EndpointSettings
-from remud_gen.prompts import prompts_dir, read_text
+from remud_gen.prompts import ChatPrompt, prompts_dir, read_text
 from remud_gen.records import Failure, Generator, Sample, Usage
 from remud_gen.report import StageReport
 from remud_gen.synthesize.answers import answer_parser, to_sample
 from remud_gen.synthesize.plan import Job, load_units, plan_jobs
 from remud_gen.synthesize.settings import SynthesizeSettings
 from remud_gen.synthesize.tasks import load_task
+from remud_gen.synthesize.translate import Original, translation_requests
 from remud_gen.synthesize.units import absolute, source_text
 from remud_gen.workdir import WorkDir, file_digest, fingerprint
 
@@ -94,8 +96,13 @@ def run(
             report.usage = Usage(prompt_tokens=prompt, completion_tokens=completion, cost=cost)
             asyncio.run(client.aclose())
             return report
-        samples, failures, stats = _generate(client, jobs, work.root, settings, endpoint, budget, progress, batch)
-    failures += missing
+        collected = _Collected(failures=missing)
+        stats = _generate(client, jobs, work.root, settings, endpoint, budget, progress, batch, collected)
+        if settings.language == "both" and stats.stopped is None:
+            client = Client(endpoint, journal, api_key, schema_prompt=schema_hint)
+            more = _translate(client, folder, endpoint, budget, progress, batch, collected)
+            stats = _combine(stats, more)
+    samples, failures = collected.samples, collected.failures
 
     samples.sort(key=lambda s: s.sample_id)
     failures.sort(key=lambda f: f.item)
@@ -117,6 +124,33 @@ def run(
     return report
 
 
+@dataclass
+class _Collected:
+    """What the passes of a run produce."""
+
+    samples: list[Sample] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    originals: list[Original] = field(default_factory=list)
+
+    def fail(self, result: Result) -> None:
+        raw = result.answer.content if result.answer is not None else None
+        self.failures.append(
+            Failure(
+                item=result.request.item,
+                stage=STAGE,
+                error=result.error or "error",
+                message=result.message,
+                attempts=result.attempts,
+                raw=raw,
+            )
+        )
+
+
+def _generator(endpoint: EndpointSettings, prompt: ChatPrompt) -> Generator:
+    params = {"temperature": endpoint.temperature, "top_p": endpoint.top_p, "seed": endpoint.seed}
+    return Generator(model=endpoint.model, prompt_file=prompt.path.name, prompt_sha256=prompt.sha256, params=params)
+
+
 def _generate(
     client: Client,
     jobs: list[Job],
@@ -126,49 +160,30 @@ def _generate(
     budget: Budget | None,
     progress: Callable[[str, int], Any] | None,
     batch: bool,
-) -> tuple[list[Sample], list[Failure], RunStats]:
-    samples: list[Sample] = []
-    failures: list[Failure] = []
-
+    out: _Collected,
+) -> RunStats:
     def on_result(result: Result, usage: Usage) -> None:
         job: Job = result.request.meta["job"]
-        if not result.ok:
-            raw = result.answer.content if result.answer is not None else None
-            failures.append(
-                Failure(
-                    item=result.request.item,
-                    stage=STAGE,
-                    error=result.error or "error",
-                    message=result.message,
-                    attempts=result.attempts,
-                    raw=raw,
-                )
-            )
+        if not result.ok or result.answer is None:
+            out.fail(result)
             return
-        assert result.answer is not None
-        prompt = job.task.prompt(job.language)
-        generator = Generator(
-            model=endpoint.model,
-            prompt_file=prompt.path.name,
-            prompt_sha256=prompt.sha256,
-            params={"temperature": endpoint.temperature, "top_p": endpoint.top_p, "seed": endpoint.seed},
+        generator = _generator(endpoint, job.task.prompt(job.language))
+        sample = to_sample(
+            job.task,
+            job.unit,
+            job.language,
+            result.value,
+            result.answer,
+            generator,
+            usage,
+            thinking_order=settings.thinking_sources,
+            target_letter=job.target_letter,
         )
-        samples.append(
-            to_sample(
-                job.task,
-                job.unit,
-                job.language,
-                result.value,
-                result.answer,
-                generator,
-                usage,
-                thinking_order=settings.thinking_sources,
-                target_letter=job.target_letter,
-            )
-        )
+        out.samples.append(sample)
+        out.originals.append(Original(sample=sample, value=result.value, job=job))
 
     requests = _requests(jobs, root, settings)
-    stats = resolve_all(
+    return resolve_all(
         client,
         requests,
         on_result,
@@ -178,7 +193,67 @@ def _generate(
         progress=progress,
         batch=batch,
     )
-    return samples, failures, stats
+
+
+def _translate(
+    client: Client,
+    folder: Path,
+    endpoint: EndpointSettings,
+    budget: Budget | None,
+    progress: Callable[[str, int], Any] | None,
+    batch: bool,
+    out: _Collected,
+) -> RunStats:
+    def on_result(result: Result, usage: Usage) -> None:
+        original: Original = result.request.meta["original"]
+        if not result.ok or result.answer is None:
+            out.fail(result)
+            return
+        job = original.job
+        generator = _generator(endpoint, ChatPrompt(folder / f"translate.{original.target}.md"))
+        out.samples.append(
+            to_sample(
+                job.task,
+                job.unit,
+                original.target,
+                result.value,
+                result.answer,
+                generator,
+                usage,
+                thinking_order=["schema"],
+                target_letter=None,
+            )
+        )
+
+    originals = sorted(out.originals, key=lambda o: o.sample.sample_id)
+    requests = translation_requests(originals, folder)
+    return resolve_all(
+        client,
+        requests,
+        on_result,
+        total=len(originals),
+        description="translate",
+        budget=budget,
+        progress=progress,
+        batch=batch,
+    )
+
+
+def _combine(first: RunStats, second: RunStats) -> RunStats:
+    """Totals of two passes, for the summary and the manifest."""
+    first.total += second.total
+    first.done += second.done
+    first.ok += second.ok
+    first.failed += second.failed
+    first.cached += second.cached
+    first.sent += second.sent
+    first.retries += second.retries
+    first.usage = first.usage + second.usage
+    first.elapsed += second.elapsed
+    first.stopped = first.stopped or second.stopped
+    for kind, n in second.errors.items():
+        first.errors[kind] = first.errors.get(kind, 0) + n
+    return first
 
 
 def _with_images(jobs: list[Job], root: Path) -> tuple[list[Job], list[Failure]]:
