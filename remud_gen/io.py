@@ -19,6 +19,8 @@ from typing import IO, Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 R = TypeVar("R", bound=BaseModel)
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 def dumps(obj: Any) -> str:
@@ -33,6 +35,7 @@ def atomic_open(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
     binary = "b" in mode
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; outputs should be as readable as any other
         with os.fdopen(fd, mode, encoding=None if binary else "utf-8") as fh:
             yield fh
             fh.flush()

@@ -7,9 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from remud_gen.filter.card import build_stats, write_card
 from remud_gen.filter.dedup import find_duplicates
 from remud_gen.filter.grounding import grounding_problem
 from remud_gen.filter.judge import Source, judge_requests, load_prompts, verdict
+from remud_gen.filter.report import write_report
 from remud_gen.filter.rules import RuleContext, default_rules, run_rules
 from remud_gen.filter.settings import FilterSettings
 from remud_gen.filter.shards import read_system_prompts, write_shards
@@ -67,7 +69,8 @@ def run(
         report.failures = entry["counts"]["failures"]
         return report
 
-    sources = _sources(work.root, samples, folder)
+    figures = _figures(work.root) if samples else {}
+    sources = _sources(work.root, samples, folder, figures)
     reasons = _pre_judge(samples, sources, settings, work.root)
     candidates = [s for s in samples if not reasons[s.sample_id]]
     failures: list[Failure] = []
@@ -96,6 +99,11 @@ def run(
     write_records(out / "failures.jsonl", failures)
     system = read_system_prompts(settings.output, folder)
     shards = write_shards([v.sample for v in accepted], work.root, settings.output, system)
+    config = {stage: work.manifest["stages"].get(stage, {}).get("config", {}) for stage in ("extract", "synthesize")}
+    config["filter"] = {**settings.model_dump(mode="json"), "judge_model": judge_endpoint.model}
+    stats_record = build_stats(verdicts, shards, name=settings.output.name, judge_usage=stats.usage, config=config)
+    write_card(work.root, stats_record)
+    write_report(verdicts, work.root, figures=figures, images=shards.images, max_items=settings.output.report_max_items)
     report.items_out, report.failures = shards.records, len(failures)
     report.seconds, report.usage, report.stopped = stats.elapsed, stats.usage, stats.stopped
     report.extra = {"shards": [str(p) for p in shards.shards], "dataset": str(work.root / "dataset")}
@@ -129,11 +137,13 @@ def _judge_endpoint(endpoint: EndpointSettings, settings: FilterSettings) -> End
     return endpoint.model_copy(update=update)
 
 
-def _sources(root: Path, samples: list[Sample], folder: Path) -> dict[str, Source]:
+def _figures(root: Path) -> dict[str, Figure]:
+    return {f.figure_key: f for f in read_records(root / "extract" / "figures.jsonl", Figure)}
+
+
+def _sources(root: Path, samples: list[Sample], folder: Path, figures: dict[str, Figure]) -> dict[str, Source]:
     """The exact source text (and image) each sample was generated from, as synthesize showed it to the model."""
-    extract = root / "extract"
-    chunks = {c.chunk_id: c for c in read_records(extract / "chunks.jsonl", Chunk)} if samples else {}
-    figures = {f.figure_key: f for f in read_records(extract / "figures.jsonl", Figure)} if samples else {}
+    chunks = {c.chunk_id: c for c in read_records(root / "extract" / "chunks.jsonl", Chunk)} if samples else {}
     labels = {lang: read_yaml(folder / f"rules.{lang}.yaml")["labels"] for lang in ("zh", "en")}
     sources = {}
     for s in samples:

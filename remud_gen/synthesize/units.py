@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from remud_gen.records import Chunk, Figure, Language, SourceRef
+
+
+_EMPTY_SEPARATORS = re.compile(r"[:：；;,，]\s*(?:[；;,，]\s*)+")
 
 
 @dataclass(frozen=True)
@@ -48,13 +52,29 @@ def source_text(unit: Unit, labels: dict[str, Any], max_chars: int) -> str:
     parts = []
     if fig.section:
         parts.append(f"{labels['section']}: {' > '.join(fig.section)}")
-    for name in ("caption", "panel_caption", "in_image_text"):
-        value = getattr(fig, name)
+    for name, value in (
+        ("caption", own_caption(fig)),
+        ("panel_caption", fig.panel_caption),
+        ("in_image_text", fig.in_image_text),
+    ):
         if value:
             parts.append(f"{labels[name]}: {value}")
     if fig.context:
         parts.append(f"{labels['context']}:\n" + "\n".join(fig.context))
     return "\n".join(parts)[:max_chars]
+
+
+def own_caption(fig: Figure) -> str:
+    """The caption without the other panels' legend sentences: a panel's prompt must not describe its siblings."""
+    if not fig.panel:
+        return fig.caption
+    from remud_gen.extract.captions import panel_sentences
+
+    text = fig.caption
+    for letter, sentence in panel_sentences(fig.caption).items():
+        if letter != fig.panel and sentence and sentence not in fig.panel_caption:
+            text = text.replace(sentence, "")
+    return _EMPTY_SEPARATORS.sub(lambda m: m.group(0)[0], text).strip(" ；;,，")
 
 
 def has_source(unit: Unit, min_chars: int) -> bool:

@@ -1,0 +1,23 @@
+"""Extract: find every figure, its caption and its context, and the body text, in PDFs and image files.
+
+The per-document core is `process_file` (`remud_gen.extract.core`); the stage around it (worker processes, skipping,
+JSONL output, manifest) lives in `remud_gen.extract.stage`. Importing this package is cheap: the PDF and image
+libraries load when a document is processed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from remud_gen.extract.result import FileResult
+from remud_gen.extract.settings import ExtractSettings
+
+
+def process_file(path: Path, work: Path, settings: ExtractSettings) -> FileResult:
+    """Extract one PDF or image file; see `remud_gen.extract.core.process_file`."""
+    from remud_gen.extract.core import process_file as process
+
+    return process(path, work, settings)
+
+
+__all__ = ["ExtractSettings", "FileResult", "process_file"]
