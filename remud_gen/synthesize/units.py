@@ -10,7 +10,6 @@ from typing import Any
 
 from remud_gen.records import Chunk, Figure, Language, SourceRef
 
-
 _EMPTY_SEPARATORS = re.compile(r"[:：；;,，]\s*(?:[；;,，]\s*)+")
 
 
