@@ -1,0 +1,64 @@
+"""Settings of the stand-in endpoint, validated once when the server is built."""
+
+from __future__ import annotations
+
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Rate = float
+FAULT_KINDS: tuple[str, ...] = ("429", "500", "503", "drop", "slow", "malformed", "truncate", "empty", "bad_body")
+_MIB = 1024 * 1024
+
+
+class StubSettings(BaseModel):
+    """How the stand-in behaves: where it listens, how fast it answers and which faults it injects.
+
+    Fault rates are probabilities per attempt of one request; at most one fault hits an attempt, so their sum
+    must stay within 1. A retry of the same request is a new attempt and can succeed.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535, description="0 picks a free port")
+    model: str = Field(default="stand-in", min_length=1, description="model id listed and echoed in answers")
+    seed: int = Field(default=0, description="mixed into every answer's seed; change it to get other answers")
+    latency_s: float = Field(default=0.0, ge=0, description="fixed delay before every chat answer")
+    api_key: str | None = Field(default=None, description="when set, requests must send 'Authorization: Bearer KEY'")
+    max_body_bytes: int = Field(default=32 * _MIB, gt=0, description="larger chat bodies get 413")
+    max_file_bytes: int = Field(default=200 * _MIB, gt=0, description="larger file uploads get 413")
+    reasoning: bool = Field(default=False, description="also return message.reasoning_content, like vLLM/DeepSeek-R1")
+    strict_model: bool = Field(default=False, description="answer 404 for a model id other than `model`")
+    high_bias: float = Field(default=0.85, ge=0, le=1, description="how often 1..5 scores land on 4-5")
+
+    fault_429: Rate = Field(default=0.0, ge=0, le=1)
+    fault_500: Rate = Field(default=0.0, ge=0, le=1)
+    fault_503: Rate = Field(default=0.0, ge=0, le=1)
+    fault_drop: Rate = Field(default=0.0, ge=0, le=1, description="close the connection without a response")
+    fault_slow: Rate = Field(default=0.0, ge=0, le=1, description="answer only after slow_s seconds")
+    fault_malformed: Rate = Field(default=0.0, ge=0, le=1, description="broken JSON content when JSON was asked for")
+    fault_truncate: Rate = Field(default=0.0, ge=0, le=1, description="cut answer, finish_reason 'length'")
+    fault_empty: Rate = Field(default=0.0, ge=0, le=1, description="empty content")
+    fault_bad_body: Rate = Field(default=0.0, ge=0, le=1, description="HTTP 200 whose body is cut-off JSON")
+    max_faults_per_request: int | None = Field(
+        default=None, ge=0, description="stop injecting faults into a request after this many faulty attempts"
+    )
+    slow_s: float = Field(default=5.0, ge=0)
+    retry_after_s: float = Field(default=1.0, ge=0, description="delay a 429 asks the client to wait")
+    retry_after_header: Literal["seconds", "ms", "both"] = "both"
+
+    ratelimit_requests: int = Field(default=1_000_000, gt=0, description="requests allowed per rolling minute")
+    ratelimit_tokens: int = Field(default=1_000_000_000, gt=0, description="tokens allowed per rolling minute")
+    batch_delay_s: float = Field(default=0.05, ge=0, description="how long a batch stays 'validating'")
+
+    @model_validator(mode="after")
+    def _faults_fit(self) -> Self:
+        total = sum(self.fault_rate(kind) for kind in FAULT_KINDS)
+        if total > 1 + 1e-9:
+            raise ValueError(f"fault rates add up to {total:.3f}; at most one fault hits an attempt, keep it <= 1")
+        return self
+
+    def fault_rate(self, kind: str) -> float:
+        """The configured rate of one fault kind (see FAULT_KINDS)."""
+        return float(getattr(self, f"fault_{kind}"))
