@@ -88,9 +88,10 @@ def complete(req: ChatRequest, settings: StubSettings, fault: str | None = None)
 
 
 def _content(req: ChatRequest, composer: Composer, settings: StubSettings) -> str:
-    if req.format == "text":
+    prompted = _prompted_schema(req.texts) if req.format == "text" else None
+    if req.format == "text" and prompted is None:
         return _text(req, composer)
-    schema = req.schema if req.schema is not None else _example_schema(req.texts)
+    schema = prompted or (req.schema if req.schema is not None else _example_schema(req.texts))
     try:
         value = fill_with(schema, composer, settings.high_bias)
     except (ValueError, TypeError) as exc:
@@ -108,6 +109,23 @@ def _text(req: ChatRequest, composer: Composer) -> str:
         letters = list(dict.fromkeys(_OPTION_RE.findall(req.last_user_text)))
         parts.append(f"<answer>{composer.rng.choice(letters if len(letters) >= 2 else 'ABCD')}</answer>")
     return "\n\n".join(parts)
+
+
+def _prompted_schema(texts: list[str]) -> dict[str, Any] | None:
+    """A JSON schema written into the prompt (clients whose endpoint rejects response_format do that)."""
+    decoder = json.JSONDecoder()
+    for text in texts:
+        text = _SOURCE_BLOCK_RE.sub("", text)
+        for tries, match in enumerate(re.finditer(r"\{", text)):
+            if tries >= 20:
+                break
+            try:
+                value, _ = decoder.raw_decode(text, match.start())
+            except ValueError:
+                continue
+            if isinstance(value, dict) and value.get("type") == "object" and isinstance(value.get("properties"), dict):
+                return value
+    return None
 
 
 def _example_schema(texts: list[str]) -> dict[str, Any]:
