@@ -231,3 +231,28 @@ def test_language_both_adds_a_translation_of_every_item(done: Path, stub: Any, t
         twin = by_id[s["sample_id"].rsplit("-", 1)[0] + f"-{other}"]
         assert twin["language"] == other and twin["source"] == s["source"]
         assert twin["generator"]["prompt_file"] == f"translate.{other}.md"
+
+
+def test_several_items_per_unit_ask_for_different_things(done: Path, stub: Any, tmp_path: Path) -> None:
+    work = tmp_path / "w"
+    shutil.copytree(done / "extract", work / "extract")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("synthesize:\n  items_per_unit: 3\n")
+    args = [
+        "synthesize",
+        str(work),
+        "-c",
+        str(cfg),
+        "--base-url",
+        stub.base_url,
+        "--model",
+        "stand-in",
+        "--task",
+        "qa-reasoning",
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    ids = [s["sample_id"] for s in jsonl(work / "synthesize" / "samples.jsonl")]
+    chunks = len(jsonl(work / "extract" / "chunks.jsonl"))
+    assert len(ids) == len(set(ids)) and len(ids) > chunks
+    assert sum(i.endswith("-v2") for i in ids) == sum(not i.endswith(("-v1", "-v2")) for i in ids)

@@ -98,9 +98,10 @@ def to_sample(
     *,
     thinking_order: list[ThinkingSource],
     target_letter: str | None,
+    variant: int = 0,
 ) -> Sample:
     """Build the sample record for one parsed answer."""
-    sample_id = f"{task.kind}-{unit.unit_id}-{language}"
+    sample_id = f"{task.kind}-{unit.unit_id}-{language}" + (f"-v{variant}" if variant else "")
     options: dict[str, str] | None = None
     final: str | None = None
     if "turns" in value:

@@ -21,6 +21,12 @@ class Job:
     unit: Unit
     language: Language
     target_letter: str | None
+    variant: int = 0  # the n-th item asked of this unit (synthesize.items_per_unit)
+
+    @property
+    def item(self) -> str:
+        suffix = f":v{self.variant}" if self.variant else ""
+        return f"{self.task.kind}:{self.unit.unit_id}:{self.language}{suffix}"
 
 
 def load_units(extract_dir: Path, settings: SynthesizeSettings, report: ReadReport) -> tuple[list[Unit], list[Unit]]:
@@ -42,10 +48,13 @@ def plan_jobs(tasks: list[Task], chunks: list[Unit], figures: list[Unit], settin
     for task in tasks:
         units = sorted(chunks if task.unit == "chunk" else figures, key=lambda u: u.order(task.kind, settings.seed))
         chosen = units[: caps[task.kind]]
-        for i, unit in enumerate(chosen):
+        i = 0
+        for unit in chosen:
             language: Language = settings.language if settings.language in ("zh", "en") else unit.language
-            letter = LETTERS[(i + settings.seed) % len(LETTERS)] if task.mcq and settings.shuffle_options else None
-            jobs.append(Job(task=task, unit=unit, language=language, target_letter=letter))
+            for variant in range(settings.items_per_unit):
+                letter = LETTERS[(i + settings.seed) % len(LETTERS)] if task.mcq and settings.shuffle_options else None
+                jobs.append(Job(task=task, unit=unit, language=language, target_letter=letter, variant=variant))
+                i += 1
     if settings.max_items is not None and not settings.mix:
         jobs = jobs[: settings.max_items]
     return jobs
@@ -60,6 +69,6 @@ def _caps(tasks: list[Task], chunks: list[Unit], figures: list[Unit], settings: 
             cap = min(cap, settings.max_per_kind[task.kind])
         if settings.mix and settings.max_items is not None:
             share = settings.mix.get(task.kind, 0.0) / (sum(settings.mix.values()) or 1.0)
-            cap = min(cap, round(settings.max_items * share))
+            cap = min(cap, round(settings.max_items * share / settings.items_per_unit))
         caps[task.kind] = cap
     return caps

@@ -23,6 +23,7 @@ class SynthesizeSettings(BaseModel):
     language: Literal["auto", "zh", "en", "both"] = Field(
         "auto", description="item language: auto follows the source; both adds a translation of every item"
     )
+    items_per_unit: int = Field(1, ge=1, le=20, description="items asked of each chunk or panel per kind")
     turns: int = Field(3, ge=1, le=8, description="question-answer turns in a dialogue kind")
     mix: dict[str, float] = Field(
         default_factory=dict, description="share of max_items per kind, e.g. ReMUD's qa 0.27 ... (empty: no mix)"

@@ -178,6 +178,7 @@ def _generate(
             usage,
             thinking_order=settings.thinking_sources,
             target_letter=job.target_letter,
+            variant=job.variant,
         )
         out.samples.append(sample)
         out.originals.append(Original(sample=sample, value=result.value, job=job))
@@ -222,6 +223,7 @@ def _translate(
                 usage,
                 thinking_order=["schema"],
                 target_letter=None,
+                variant=job.variant,
             )
         )
 
@@ -264,7 +266,7 @@ def _with_images(jobs: list[Job], root: Path) -> tuple[list[Job], list[Failure]]
         if gone is None:
             ready.append(job)
         else:
-            item = f"{job.task.kind}:{job.unit.unit_id}:{job.language}"
+            item = job.item
             message = f"image {gone} is missing from WORK; re-run extract to recreate it"
             missing.append(Failure(item=item, stage=STAGE, error="missing_image", message=message))
     return ready, missing
@@ -279,9 +281,10 @@ def _requests(jobs: list[Job], root: Path, settings: SynthesizeSettings) -> Iter
             n_turns=str(settings.turns),
             outside_rule=outside,
             language_name=phrases["language_name"][job.language],
+            variant_rule=_variant_rule(phrases, job, settings),
         )
         yield ChatRequest(
-            item=f"{job.task.kind}:{job.unit.unit_id}:{job.language}",
+            item=job.item,
             messages=[
                 Message("system", system),
                 Message("user", user, absolute(root, job.unit.images)),
@@ -292,6 +295,13 @@ def _requests(jobs: list[Job], root: Path, settings: SynthesizeSettings) -> Iter
             parse=answer_parser(job.task),
             meta={"job": job},
         )
+
+
+def _variant_rule(phrases: dict[str, Any], job: Job, settings: SynthesizeSettings) -> str:
+    """With several items per unit, each request says which one it is, so they ask about different things."""
+    if settings.items_per_unit == 1:
+        return ""
+    return str(phrases["variant_rule"]).format(n=job.variant + 1, total=settings.items_per_unit)
 
 
 def _public(endpoint: EndpointSettings) -> dict[str, Any]:
