@@ -1,0 +1,60 @@
+"""`process_file`: the per-document entry point the extract stage runs in its worker processes."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from remud_gen.errors import InputError
+from remud_gen.extract.imagefile import IMAGE_SUFFIXES, extract_image
+from remud_gen.extract.pdf import extract_pdf
+from remud_gen.extract.result import FileResult
+from remud_gen.extract.settings import ExtractSettings
+
+
+def file_sha256(path: Path) -> str:
+    """Content hash of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def process_file(path: Path, work: Path, settings: ExtractSettings) -> FileResult:
+    """Extract one PDF or image file.
+
+    Crops are written to WORK/extract/images/<sha256[:20]>.png|.jpg (atomically, once per content); the records
+    are returned, not written. Everything passed in and out pickles, so this runs in a worker process.
+
+    Args:
+        path: a .pdf or an image (.png .jpg .jpeg .tif .tiff .bmp .webp; see `remud_gen.extract.imagefile` for
+            the captions.csv / captions.json sidecar convention).
+        work: the work directory (WORK).
+        settings: extract settings.
+
+    Returns:
+        The Document, its Figure panels, its text Chunks, and one-line warnings about parts that were skipped.
+
+    Raises:
+        InputError: the file is missing, unreadable, corrupt, encrypted without the right password, empty,
+            of an unsupported type, or an image over `settings.max_image_pixels`.
+
+    Example:
+        >>> result = process_file(Path("atlas.pdf"), Path("out"), ExtractSettings(dpi=150))  # doctest: +SKIP
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES and suffix != ".pdf":
+        raise InputError(f"{path.name}: unsupported file type {suffix or '(none)'}; pass .pdf or image files")
+    try:
+        sha = file_sha256(path)
+    except OSError as exc:
+        raise InputError(f"{path.name}: cannot be read ({exc.strerror or exc}); check its permissions") from None
+    if path.stat().st_size == 0:
+        raise InputError(f"{path.name}: the file is empty")
+    if suffix == ".pdf":
+        return extract_pdf(path, work, settings, sha)
+    return extract_image(path, work, settings, sha)

@@ -1,0 +1,72 @@
+"""Render page regions and store them once, by content hash, with atomic writes.
+
+A crop is rendered from the page (not pulled out of the PDF's image stream), so overlaid arrows and labels are kept
+and MuPDF applies the colour management: CMYK, ICC profiles, soft and stencil masks, indexed colour, JBIG2 and CCITT
+all come out as the RGB a viewer shows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pymupdf
+from PIL import Image
+
+from remud_gen.extract.model import BBox
+
+IMAGES_DIR = Path("extract") / "images"
+
+
+def render(page: pymupdf.Page, clip: BBox | None, dpi: int, max_pixels: int) -> pymupdf.Pixmap:
+    """RGB pixmap of `clip` (the whole page when None) at `dpi`, lowered so it stays under `max_pixels`."""
+    rect = pymupdf.Rect(clip) if clip else page.rect
+    w_in, h_in = rect.width / 72, rect.height / 72
+    if w_in * h_in * dpi * dpi > max_pixels:
+        dpi = max(36, int((max_pixels / max(w_in * h_in, 1e-6)) ** 0.5))
+    return page.get_pixmap(clip=rect, dpi=dpi, colorspace=pymupdf.csRGB, alpha=False, annots=False)
+
+
+def to_array(pix: pymupdf.Pixmap) -> np.ndarray:
+    """(H, W, 3) uint8 copy of an RGB pixmap's samples."""
+    return np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, pix.n)[:, :, :3].copy()
+
+
+def png_bytes(rgb: np.ndarray) -> bytes:
+    """Encode an (H, W, 3) array as PNG; zlib level 1, since encoding time dominates extraction of figure pages."""
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)).save(buf, "PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def store(work: Path, data: bytes, ext: str = "png") -> str:
+    """Write `data` under WORK/extract/images/<sha256[:20]>.<ext> unless present; return the WORK-relative path."""
+    name = f"{hashlib.sha256(data).hexdigest()[:20]}.{ext}"
+    rel = IMAGES_DIR / name
+    dest = work / rel
+    if not dest.exists():
+        write_atomic(dest, data)
+    return rel.as_posix()
+
+
+def write_atomic(dest: Path, data: bytes) -> None:
+    """Write via a temporary file in the same folder and os.replace, so readers never see half a file."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def sub_box(box: BBox, pix_box: tuple[int, int, int, int], scale: float) -> BBox:
+    """Map a pixel box inside a crop of `box` (rendered at `scale` px per point) back to page points."""
+    x0, y0, x1, y1 = pix_box
+    return (box[0] + x0 / scale, box[1] + y0 / scale, box[0] + x1 / scale, box[1] + y1 / scale)

@@ -1,0 +1,114 @@
+"""First pass over a PDF: each page reduced to blocks and graphics, scanned pages OCR'd, no pixmap kept.
+
+A page is "scanned" when its text layer is empty or garbage and images cover most of it. Such a page is rendered
+once at the settings dpi (a page built from dozens of strips is then simply one picture) and handed to
+`remud_gen.extract.scanned.analyse_page`; its OCR lines and figure boxes come back in pixels and are mapped to
+points here, so everything after this module sees born-digital and scanned pages the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pymupdf
+
+from remud_gen.errors import InputError
+from remud_gen.extract.crops import render, to_array
+from remud_gen.extract.graphics import page_rasters, page_vectors
+from remud_gen.extract.model import BBox, Block, Graphic, Line, area, union
+from remud_gen.extract.settings import ExtractSettings
+from remud_gen.extract.textlayer import group_lines, page_lines
+
+
+@dataclass
+class PageData:
+    """What the rest of extract needs from one page."""
+
+    number: int  # 1-based
+    size: tuple[float, float]
+    blocks: list[Block] = field(default_factory=list)
+    rasters: list[Graphic] = field(default_factory=list)
+    vectors: list[Graphic] = field(default_factory=list)
+    scanned: bool = False
+    detected: list[BBox] = field(default_factory=list)
+
+
+def usable_text(lines: list[Line]) -> bool:
+    """True when the text layer has enough real characters to be read instead of OCR'd."""
+    text = "".join(ln.text for ln in lines)
+    chars = [c for c in text if not c.isspace()]
+    if len(chars) < 20:
+        return False
+    bad = sum(1 for c in chars if c == "\ufffd" or 0xE000 <= ord(c) <= 0xF8FF or (ord(c) < 32))
+    return bad / len(chars) < 0.2
+
+
+def image_cover(rasters: list[Graphic], page_box: BBox) -> float:
+    """Share of the page covered by rasters (by their union box when they tile, else by summed area)."""
+    if not rasters:
+        return 0.0
+    total = min(sum(area(g.bbox) for g in rasters), area(union([g.bbox for g in rasters])))
+    return total / max(area(page_box), 1.0)
+
+
+def read_page(page: pymupdf.Page, settings: ExtractSettings, warnings: list[str]) -> PageData:
+    """Reduce one page to a PageData (OCR and region detection on scanned pages)."""
+    pr = page.rect
+    data = PageData(number=int(page.number or 0) + 1, size=(float(pr.width), float(pr.height)))
+    lines = page_lines(page)
+    data.rasters = page_rasters(page)
+    text_ok = usable_text(lines)
+    cover = image_cover(data.rasters, (pr.x0, pr.y0, pr.x1, pr.y1))
+    scanned = settings.ocr == "on" or (cover >= 0.5 and (not text_ok or cover >= settings.background_fraction))
+    if scanned:
+        need_ocr = settings.ocr == "on" or (settings.ocr == "auto" and not text_ok)
+        result = _analyse(page, settings, need_ocr, warnings)
+        if result is not None:
+            ocr_lines, data.detected = result
+            if need_ocr:
+                lines = ocr_lines
+            data.scanned = True
+    data.blocks = group_lines(lines, data.number)
+    if not data.scanned:
+        data.vectors = page_vectors(page, data.blocks)
+    return data
+
+
+def _analyse(
+    page: pymupdf.Page, settings: ExtractSettings, ocr: bool, warnings: list[str]
+) -> tuple[list[Line], list[BBox]] | None:
+    try:
+        from remud_gen.extract.scanned import analyse_page
+    except ImportError as exc:  # the scanned path is optional at import time; say so once per page
+        warnings.append(f"page {page.number + 1}: scanned page skipped, scanned-page support unavailable ({exc})")
+        return None
+    pix = render(page, None, settings.dpi, settings.max_render_pixels)
+    scale = pix.width / page.rect.width
+    rgb = to_array(pix)
+    del pix
+    try:
+        result: Any = analyse_page(rgb, ocr=ocr)
+    except InputError as exc:  # OCR engine missing: still find the figures, say once why there is no text
+        if not ocr:
+            raise
+        if not any("OCR unavailable" in w for w in warnings):
+            warnings.append(f"OCR unavailable, scanned pages have no text ({exc})")
+        result = analyse_page(rgb, ocr=False)
+    del rgb
+    lines = [
+        Line(
+            text=str(ln.text).strip(),
+            bbox=_to_points(ln.box, scale),
+            size=round((ln.box[3] - ln.box[1]) / scale * 0.85, 1),
+        )
+        for ln in result.lines
+        if str(ln.text).strip()
+    ]
+    boxes = [_to_points(b, scale) for b in result.figures]
+    return lines, boxes
+
+
+def _to_points(box: Any, scale: float) -> BBox:
+    x0, y0, x1, y1 = (float(v) for v in box)
+    return (x0 / scale, y0 / scale, x1 / scale, y1 / scale)

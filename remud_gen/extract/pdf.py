@@ -1,0 +1,111 @@
+"""Extract one PDF: open it safely, read every page (pass 1), analyse, render figures page by page (pass 2).
+
+Memory stays flat on long books: pass 1 keeps only text and boxes per page, pass 2 renders one figure at a time
+and drops the pixmap, and MuPDF's object store is shrunk every few pages.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pymupdf
+
+from remud_gen.errors import InputError
+from remud_gen.extract.chunks import make_chunks
+from remud_gen.extract.document import analyse
+from remud_gen.extract.pages import PageData, read_page
+from remud_gen.extract.render import render_page_figures
+from remud_gen.extract.result import FileResult
+from remud_gen.extract.settings import ExtractSettings
+from remud_gen.records import Document, Figure
+
+SHRINK_EVERY = 25
+
+
+def open_pdf(path: Path, password: str | None) -> pymupdf.Document:
+    """Open a PDF or raise InputError with one line saying what is wrong and how to fix it."""
+    name = path.name
+    try:
+        doc = pymupdf.open(path, filetype="pdf")
+    except Exception as exc:  # MuPDF raises several types for unreadable files; all mean the same to the user
+        raise InputError(f"{name}: not a readable PDF ({_short(exc)}); check the file is a complete PDF") from None
+    if not doc.is_pdf:
+        doc.close()
+        raise InputError(f"{name}: not a PDF file; pass PDFs or image files")
+    if doc.needs_pass:
+        if not password:
+            doc.close()
+            raise InputError(f"{name}: the PDF is encrypted; use --password to give its password")
+        if not doc.authenticate(password):
+            doc.close()
+            raise InputError(f"{name}: wrong password for this encrypted PDF; use --password with the right one")
+    if doc.page_count == 0:
+        doc.close()
+        raise InputError(f"{name}: the PDF has no pages")
+    return doc
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+
+
+def extract_pdf(path: Path, work: Path, settings: ExtractSettings, sha: str) -> FileResult:
+    """Document, figures and chunks of one PDF (see `remud_gen.extract.process_file`)."""
+    prefix = sha[:12]
+    warnings: list[str] = []
+    if settings.detector == "vlm":
+        # The vision-endpoint detector needs the model client, which worker processes do not hold.
+        warnings.append("detector 'vlm' is not available here; scanned pages used image analysis")
+    with open_pdf(path, settings.password) as doc:
+        pages: list[PageData] = []
+        for i in range(doc.page_count):
+            try:
+                pages.append(read_page(doc[i], settings, warnings))
+            except Exception as exc:  # a broken page must not lose the rest of the book
+                warnings.append(f"page {i + 1}: unreadable, skipped ({_short(exc)})")
+                pages.append(PageData(number=i + 1, size=(612.0, 792.0)))
+            if i % SHRINK_EVERY == SHRINK_EVERY - 1:
+                pymupdf.TOOLS.store_shrink(100)
+        if doc.page_count and all(not p.blocks and not p.rasters and not p.detected for p in pages) and warnings:
+            raise InputError(f"{path.name}: no page could be read ({warnings[0]}); the file is damaged")
+        result = analyse(pages, settings)
+        by_page: dict[int, list] = {}
+        for d in result.drafts:
+            by_page.setdefault(d.page, []).append(d)
+        figures: list[Figure] = []
+        for n, drafts in sorted(by_page.items()):
+            try:
+                figures += render_page_figures(
+                    doc[n - 1],
+                    drafts,
+                    work=work,
+                    doc=path.name,
+                    prefix=prefix,
+                    language=result.language,
+                    settings=settings,
+                )
+            except Exception as exc:
+                warnings.append(f"page {n}: figures not rendered ({_short(exc)})")
+            pymupdf.TOOLS.store_shrink(100)
+        page_count = doc.page_count
+    chunks = make_chunks(
+        result.paras,
+        doc=path.name,
+        prefix=prefix,
+        language=result.language,
+        size=settings.chunk_chars,
+        overlap=settings.chunk_overlap,
+    )
+    document = Document(
+        doc=path.name,
+        path=str(path.resolve()),
+        sha256=sha,
+        kind="pdf",
+        pages=page_count,
+        scanned_pages=sum(1 for p in pages if p.scanned),
+        language=result.language,
+        title=result.title,
+        figures=len(figures),
+        chunks=len(chunks),
+    )
+    return FileResult(document=document, figures=figures, chunks=chunks, warnings=warnings)

@@ -1,0 +1,59 @@
+"""Settings of the extract stage: how pages are rendered, what counts as a figure, how text is chunked."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ExtractSettings(BaseModel):
+    """Everything `process_file` needs to know; picklable, so it can be handed to worker processes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dpi: int = Field(200, ge=36, le=600, description="render resolution of figure crops and scanned pages")
+    min_figure_px: int = Field(
+        64, ge=8, description="an image or drawing smaller than this many pixels (at dpi) on either side is an icon"
+    )
+    min_figure_area: float = Field(
+        0.006, ge=0, le=1, description="a figure must cover at least this fraction of the page area"
+    )
+    chunk_chars: int = Field(1200, ge=200, description="target length of a text chunk in characters")
+    chunk_overlap: int = Field(150, ge=0, description="characters repeated at the start of the next chunk")
+    ocr: Literal["auto", "on", "off"] = Field(
+        "auto", description="OCR scanned pages: auto = pages without a usable text layer; on = every page; off = never"
+    )
+    detector: Literal["analysis", "vlm"] = Field(
+        "analysis", description="figure detector on scanned pages: image analysis, or the vision endpoint"
+    )
+    ultrasound_threshold: float = Field(
+        0.5, ge=0, le=1, description="ultrasound_score at or above which a figure is marked is_ultrasound"
+    )
+    repeated_image_pages: int = Field(
+        3, ge=2, description="an image drawn on at least this many pages is a logo or header and is dropped"
+    )
+    repeated_image_fraction: float = Field(
+        0.5, gt=0, le=1, description="... or on at least this fraction of the pages (documents of 2+ pages)"
+    )
+    background_fraction: float = Field(
+        0.85, gt=0, le=1, description="an image covering this much of a born-digital page is a page background"
+    )
+    split_panels: bool = Field(
+        True, description="split one raster into panels when its caption names panels and it shows a grid"
+    )
+    keep_page_images: bool = Field(False, description="also save a render of every page that has figures")
+    password: str | None = Field(None, description="password of encrypted PDFs (or pass --password)")
+    max_image_pixels: int = Field(
+        200_000_000, ge=1_000_000, description="refuse image files larger than this (decompression-bomb guard)"
+    )
+    max_render_pixels: int = Field(
+        60_000_000, ge=1_000_000, description="a crop or page render larger than this is rendered at a lower dpi"
+    )
+    language: Literal["auto", "zh", "en"] = Field(
+        "auto", description="document language; auto = detected from the share of CJK characters"
+    )
+    sidecar_names: list[str] = Field(
+        default_factory=lambda: ["captions.csv", "captions.json", "labels.csv", "labels.json"],
+        description="files beside image inputs that map file name -> caption, label",
+    )

@@ -1,0 +1,85 @@
+"""Is this picture an ultrasound image? A score in [0, 1] from pixels, nudged by caption keywords.
+
+B-mode frames are grey (colour only in a Doppler box), sit on a dark background, are textured everywhere by
+speckle (few perfectly flat pixels, many small gradients) and are often fan-shaped (dark top corners). Diagrams,
+charts and UI screenshots are flat with hard edges; photographs and schematics are colourful; MRI/CT/X-ray are grey
+and dark but smooth. Caption words can only move a borderline score: "echocardiography" in the caption of a colour
+schematic must not make it an ultrasound image.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+_US_WORDS = re.compile(
+    r"ultrason|sonograph|sonogram|\becho|doppler|b-mode|\bb mode|\bm-mode|\bcdfi\b|\blus\b|transducer|"
+    r"超声|声像图|彩超|回声|多普勒|CDFI|彩色血流",
+    re.IGNORECASE,
+)
+_NOT_US_WORDS = re.compile(
+    r"\bMRI\b|magnetic resonance|\bCT\b|computed tomograph|x-ray|radiograph|photograph|schematic|diagram|"
+    r"architecture|flow ?chart|workflow|confusion matrix|\bROC\b|磁共振|CT图|X线|示意图|流程图|照片|模式图",
+    re.IGNORECASE,
+)
+
+
+def _small(rgb: np.ndarray, side: int = 256) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    step = max(1, int(max(h, w) / side))
+    return rgb[::step, ::step].astype(np.int16)
+
+
+def pixel_score(rgb: np.ndarray) -> float:
+    """Score from pixels alone, in [0, 1]."""
+    if rgb.ndim != 3 or min(rgb.shape[:2]) < 8:
+        return 0.0
+    a = _small(rgb)
+    chroma = a.max(axis=2) - a.min(axis=2)
+    lum = a.mean(axis=2)
+    colour = float((chroma > 40).mean())
+    grey = 1.0 - min(1.0, max(0.0, colour - 0.03) / 0.25)
+    dark = float((lum < 40).mean())
+    white = float((lum > 225).mean())
+    darkness = min(1.0, dark / 0.2)
+    gy = np.abs(np.diff(lum, axis=0))[:, :-1]
+    gx = np.abs(np.diff(lum, axis=1))[:-1, :]
+    grad = gx + gy
+    core = lum[:-1, :-1]
+    mid = (core > 30) & (core < 225)
+    if mid.sum() < 50:
+        return 0.0
+    g = grad[mid]
+    speckle = float(((g >= 3) & (g <= 60)).mean())
+    flat = float((g < 1).mean())
+    texture = min(1.0, max(0.0, (speckle - 0.35) / 0.4)) * (1.0 - min(1.0, flat / 0.5))
+    fan = _fan(lum)
+    score = 0.35 * grey + 0.15 * darkness + 0.4 * texture + 0.1 * fan
+    # Any one of these failing decisively rules it out, however the others add up: colour, flatness, white paper.
+    paper = 1.0 - min(1.0, max(0.0, white - 0.35) / 0.3)
+    return float(score * min(1.0, grey * 1.5) * min(1.0, 0.2 + texture) * paper)
+
+
+def _fan(lum: np.ndarray) -> float:
+    """1 when the two top corners are dark and the top centre is not (a sector scan)."""
+    h, w = lum.shape
+    ch, cw = max(1, h // 6), max(1, w // 6)
+    corners = (lum[:ch, :cw].mean() + lum[:ch, -cw:].mean()) / 2
+    centre = lum[: h // 3, w // 3 : 2 * w // 3].mean()
+    return float(corners < 35 and centre > corners + 15)
+
+
+def keyword_bias(text: str) -> float:
+    """+0.15 for ultrasound words, -0.2 for words naming other modalities or drawings (both can apply)."""
+    bias = 0.0
+    if _US_WORDS.search(text):
+        bias += 0.15
+    if _NOT_US_WORDS.search(text):
+        bias -= 0.2
+    return bias
+
+
+def ultrasound_score(rgb: np.ndarray, caption: str = "") -> float:
+    """Pixel score nudged by caption keywords, clipped to [0, 1]."""
+    return round(min(1.0, max(0.0, pixel_score(rgb) + keyword_bias(caption))), 3)
