@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +16,7 @@ import pymupdf
 from PIL import Image
 
 from remud_gen.extract.model import BBox
+from remud_gen.io import write_bytes_atomic
 
 IMAGES_DIR = Path("extract") / "images"
 
@@ -49,21 +48,8 @@ def store(work: Path, data: bytes, ext: str = "png") -> str:
     rel = IMAGES_DIR / name
     dest = work / rel
     if not dest.exists():
-        write_atomic(dest, data)
+        write_bytes_atomic(dest, data)
     return rel.as_posix()
-
-
-def write_atomic(dest: Path, data: bytes) -> None:
-    """Write via a temporary file in the same folder and os.replace, so readers never see half a file."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def sub_box(box: BBox, pix_box: tuple[int, int, int, int], scale: float) -> BBox:
