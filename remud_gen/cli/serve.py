@@ -61,4 +61,4 @@ def stub_server(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("stub-server")(guarded(stub_server))
+    app.command("stub-server", short_help="The offline stand-in endpoint (NOT a model).")(guarded(stub_server))

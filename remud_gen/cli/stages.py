@@ -199,10 +199,10 @@ def _dry_run_note(report: StageReport, dry_run: bool) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("extract")(guarded(extract))
-    app.command("synthesize")(guarded(synthesize))
-    app.command("filter")(guarded(filter_))
-    app.command("run")(guarded(run))
+    app.command("extract", short_help="PDFs and images -> text chunks and figures.")(guarded(extract))
+    app.command("synthesize", short_help="A model writes QA/VQA items with reasoning.")(guarded(synthesize))
+    app.command("filter", short_help="Rules, dedup, grounded judge -> dataset shards.")(guarded(filter_))
+    app.command("run", short_help="extract, synthesize and filter from one config.")(guarded(run))
 
 
 __all__ = ["register", "summary"]
