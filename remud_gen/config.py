@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from remud_gen.errors import ConfigError
+from remud_gen.eval.settings import EvalSettings, SplitSettings
 from remud_gen.extract.settings import ExtractSettings
 from remud_gen.filter.settings import FilterSettings
 from remud_gen.llm.settings import EndpointSettings
@@ -34,6 +35,8 @@ class Config(BaseModel):
     extract: ExtractSettings = Field(default_factory=ExtractSettings, description="the extract stage")
     synthesize: SynthesizeSettings = Field(default_factory=SynthesizeSettings, description="the synthesize stage")
     filter: FilterSettings = Field(default_factory=FilterSettings, description="the filter stage")
+    split: SplitSettings = Field(default_factory=SplitSettings, description="the split command")
+    eval: EvalSettings = Field(default_factory=EvalSettings, description="the eval command")
     workers: int = Field(0, ge=0, description="extract worker processes (0: one per core)")
 
 

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from remud_gen import __version__
-from remud_gen.cli import serve, stages
+from remud_gen.cli import evaluate, serve, stages
 from remud_gen.cli.common import out, state
 
 app = typer.Typer(
@@ -42,6 +42,7 @@ def _main(
 
 
 stages.register(app)
+evaluate.register(app)
 serve.register(app)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from remud_gen.stub.compose import Composer
 from remud_gen.stub.errors import bad_request
+from remud_gen.stub.exam import check_extensions, exam_answer
 from remud_gen.stub.fill import fill_with
 from remud_gen.stub.request import ChatRequest
 from remud_gen.stub.schema import schema_from_example
@@ -54,12 +55,14 @@ def complete(req: ChatRequest, settings: StubSettings, fault: str | None = None)
     Raises:
         ApiError: 400 when the requested JSON schema cannot be filled (bad `$ref`, runaway recursion).
     """
+    check_extensions(req.body, settings)
     source = source_text(req.texts, req.last_user_text)
     choices: list[dict[str, Any]] = []
     completion_tokens = reasoning_tokens = 0
     for index in range(req.n):
         composer = Composer(source, random.Random(seed_of(req.digest, settings.seed, index)))
-        content = _content(req, composer, settings)
+        exam = exam_answer(req, settings, index)  # None unless exam mode applies (see exam.py)
+        content = exam if exam is not None else _content(req, composer, settings)
         reasoning = composer.trace(2, 3) if settings.reasoning else None
         content, reasoning, finish = _limit(content, reasoning, req.max_tokens)
         content, finish = _damage(content, finish, fault, req.wants_json)

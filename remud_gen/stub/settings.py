@@ -31,6 +31,13 @@ class StubSettings(BaseModel):
     reasoning: bool = Field(default=False, description="also return message.reasoning_content, like vLLM/DeepSeek-R1")
     strict_model: bool = Field(default=False, description="answer 404 for a model id other than `model`")
     high_bias: float = Field(default=0.85, ge=0, le=1, description="how often 1..5 scores land on 4-5")
+    exam_accuracy: float | None = Field(
+        default=None, ge=0, le=1, description="answer [[exam id=.. key=..]] questions right this often"
+    )
+    exam_seed: int = Field(default=0, description="mixed into every exam-mode draw (see exam.py)")
+    continue_final_message: bool = Field(
+        default=True, description="honour vLLM's continue_final_message (false: 400, as OpenAI)"
+    )
 
     fault_429: Rate = Field(default=0.0, ge=0, le=1)
     fault_500: Rate = Field(default=0.0, ge=0, le=1)

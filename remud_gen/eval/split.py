@@ -1,0 +1,175 @@
+"""The split stage: hold out a stratified test set of MCQ items and drop every training item that leaks it.
+
+    WORK/split/source.json   the dataset as filter wrote it, kept to redo the split with other settings
+    WORK/split/report.json   the strata, the test ids, each removed training item with its reason and evidence
+    WORK/dataset/            rewritten: training shards without test or leaked items, test.json (see shardset)
+
+Re-running is safe: shards this stage wrote are recognised by their digest in the manifest and never split
+again; the split is redone from source.json (or skipped when nothing changed). When filter has rewritten the
+shards since, they are the new source.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from remud_gen.errors import WorkDirError
+from remud_gen.eval.draw import draw
+from remud_gen.eval.items import record_ids
+from remud_gen.eval.overlap import LeakFinder, Question
+from remud_gen.eval.settings import SplitSettings
+from remud_gen.eval.shardset import TEST_FILE, digest, read_shards, shard_paths, write_split
+from remud_gen.filter.shards import OutputSettings
+from remud_gen.io import atomic_open, dumps, read_json, write_json
+from remud_gen.report import StageReport
+from remud_gen.workdir import WorkDir, file_digest, fingerprint
+
+STAGE = "split"
+_CJK_RE = re.compile(r"[\u3400-\u9fff]")
+
+
+def run(work: WorkDir, settings: SplitSettings, output: OutputSettings) -> StageReport:
+    """Split WORK/dataset into training shards and test.json.
+
+    Args:
+        work: the work directory (filter must have written WORK/dataset).
+        settings: test size, strata, seed and leak checks.
+        output: the dataset name, shard size and JSON indent (the filter's output settings).
+
+    Raises:
+        WorkDirError: there are no shards, or the shards were split and the pre-split dataset is gone.
+    """
+    started = time.monotonic()
+    dataset = work.root / "dataset"
+    shards = shard_paths(dataset, output.name)
+    if not shards:
+        raise WorkDirError(
+            f"no {output.name}-*.json shards in {dataset}; run `remud-gen filter {work.root}` first"
+        )
+    entry: dict[str, Any] = work.manifest["stages"].get(STAGE, {})
+    now = digest(shards)
+    plan = {
+        "split": settings.model_dump(mode="json"),
+        "output": output.model_dump(include={"name", "shard_size", "indent"}),
+    }
+    test_path = dataset / TEST_FILE
+    split_done = entry.get("status") == "done" and entry.get("output_digest") == now
+    unchanged = split_done and test_path.exists() and file_digest(test_path) == entry.get("test_digest")
+    if unchanged and entry.get("plan") == plan:
+        return _skipped(entry)
+    source_path = work.stage_dir(STAGE) / "source.json"
+    if split_done or entry.get("status") == "running":
+        if not source_path.exists() or file_digest(source_path) != entry.get("source_digest"):
+            raise WorkDirError(
+                f"{dataset} was split before and {source_path} (the dataset as filter wrote it) is missing "
+                f"or changed, so it cannot be split again; delete {work.root / 'filter' / 'accepted.jsonl'} "
+                f"and run `remud-gen filter {work.root}` to rewrite the dataset (its journal has the judge's "
+                "answers)"
+            )
+        source = read_json(source_path)
+        if not isinstance(source, list):
+            raise WorkDirError(f"{source_path} is not a JSON array of records; delete it and re-run filter")
+    else:
+        source = read_shards(shards)
+        with atomic_open(source_path) as fh:
+            fh.write(dumps(source))  # one C-encoded string: json.dump's streaming encoder is pure Python
+    source_digest = file_digest(source_path)
+    fp = fingerprint(source_digest, plan)
+    work.record(STAGE, status="running", fingerprint=fp, plan=plan, source_digest=source_digest)
+
+    ids = record_ids(source)
+    drawn = draw(source, ids, settings)
+    chosen = set(drawn.test)
+    finder = LeakFinder([_question(source[i], ids[i]) for i in drawn.test], settings)
+    rest = [i for i in range(len(source)) if i not in chosen]
+    leaks = finder.find([_question(source[i], ids[i]) for i in rest])
+    train = [source[i] for i in rest if ids[i] not in leaks]
+    written = write_split(dataset, output, train, [source[i] for i in drawn.test])
+    removed = [leaks[ids[i]].as_dict(ids[i]) for i in rest if ids[i] in leaks]
+    reasons: dict[str, int] = {}
+    for row in removed:
+        reasons[row["reason"]] = reasons.get(row["reason"], 0) + 1
+    counts = {"source": len(source), "test": len(drawn.test), "train": len(train), "removed": len(removed)}
+    report_path = work.root / STAGE / "report.json"
+    write_json(
+        report_path,
+        {
+            "settings": plan,
+            "counts": counts,
+            "removed_by_reason": reasons,
+            "strata": drawn.strata,
+            "test_ids": [ids[i] for i in drawn.test],
+            "removed": removed,
+        },
+    )
+    work.record(
+        STAGE,
+        status="done",
+        fingerprint=fp,
+        plan=plan,
+        source_digest=source_digest,
+        output_digest=digest(written),
+        test_digest=file_digest(test_path),
+        counts=counts,
+        removed_by_reason=reasons,
+    )
+    return _report(counts, reasons, written, test_path, report_path, time.monotonic() - started)
+
+
+def dataset_output(work: WorkDir, configured: OutputSettings) -> OutputSettings:
+    """The output settings the dataset was written with (the filter's manifest entry), else ``configured``.
+
+    Split rewrites the shards the way filter wrote them, without depending on the user passing the same -c.
+    """
+    written = work.manifest["stages"].get("filter", {}).get("config", {}).get("filter", {}).get("output")
+    if not isinstance(written, dict):
+        return configured
+    try:
+        return OutputSettings.model_validate(written)
+    except ValueError:
+        return configured  # an older or hand-edited manifest: the configuration decides
+
+
+def _question(record: Any, rid: str) -> Question:
+    turns = record.get("conversations") if isinstance(record, dict) else None
+    text = "\n".join(
+        str(t.get("value", "")) for t in (turns or []) if isinstance(t, dict) and t.get("from") == "human"
+    )
+    language = record.get("language") if isinstance(record, dict) else None
+    images = record.get("images") if isinstance(record, dict) else None
+    return Question(
+        id=rid,
+        text=text,
+        language=str(language or ("zh" if _CJK_RE.search(text) else "en")),
+        images=tuple(str(i) for i in images) if isinstance(images, list) else (),
+    )
+
+
+def _report(
+    counts: dict[str, int],
+    reasons: dict[str, int],
+    shards: list[Path],
+    test: Path,
+    report: Path,
+    seconds: float,
+) -> StageReport:
+    stage = StageReport(stage=STAGE, items_in=counts["source"], items_out=counts["train"], seconds=seconds)
+    why = ", ".join(f"{n} {reason.replace('_', ' ')}" for reason, n in sorted(reasons.items())) or "none"
+    stage.notes.append(f"test: {counts['test']} items in {test}")
+    stage.notes.append(
+        f"training: {counts['train']} items in {len(shards)} shard(s); removed as leaks: {why}"
+    )
+    stage.notes.append(f"report: {report}")
+    if not counts["train"]:
+        stage.problems.append("no training item is left: every item is in the test set or leaks it")
+    return stage
+
+
+def _skipped(entry: dict[str, Any]) -> StageReport:
+    counts = entry.get("counts", {})
+    return StageReport(
+        stage=STAGE, items_in=counts.get("source", 0), items_out=counts.get("train", 0), skipped=True
+    )
