@@ -31,8 +31,10 @@ def test_every_kind_is_generated_from_real_papers(work: Path) -> None:
     samples = jsonl(work / "synthesize" / "samples.jsonl")
     assert {s["kind"] for s in samples} == {"qa", "qa-reasoning", "vqa", "vqa-reasoning"}
     assert {s["language"] for s in samples} == {"en"}
-    assert {s["source"]["doc"] for s in samples} >= {"boice2022_JImaging_US_panels_ccby.pdf",
-                                                     "kerdegari2021_ApplSci_lungUS_ccby.pdf"}
+    assert {s["source"]["doc"] for s in samples} >= {
+        "boice2022_JImaging_US_panels_ccby.pdf",
+        "kerdegari2021_ApplSci_lungUS_ccby.pdf",
+    }
 
 
 def test_vqa_items_come_only_from_ultrasound_figures(work: Path) -> None:

@@ -143,9 +143,7 @@ def test_pass_at_1_equals_the_expected_value_for_a_fixed_seed(exam: BackgroundSt
     assert result.report_path.parent == tmp_path / "test.json.eval"
 
 
-def test_rerun_sends_no_requests_and_a_larger_k_only_the_new_samples(
-    exam: BackgroundStub, tmp_path: Path
-) -> None:
+def test_rerun_sends_no_requests_and_a_larger_k_only_the_new_samples(exam: BackgroundStub, tmp_path: Path) -> None:
     data = write_data(tmp_path, questions()[:5])
     first = eval_stage.run(data, EvalSettings(seed=SEED, k=2), endpoint(exam), "x")
     before = chats(exam)
@@ -207,12 +205,8 @@ def test_bad_keys_are_reported_not_dropped_silently(exam: BackgroundStub, tmp_pa
 
 def test_images_follow_their_tokens_and_resolve_relative_to_the_file(tmp_path: Path) -> None:
     one = record("v1", "A", kind="vqa-reasoning", images=["./images/scan.png"])
-    two = record(
-        "v2", "A", kind="vqa-reasoning", images=["images/scan.png", str(tmp_path / "images" / "scan.png")]
-    )
-    two["conversations"][1]["value"] = "<image><image>" + two["conversations"][1]["value"].replace(
-        "<image>", ""
-    )
+    two = record("v2", "A", kind="vqa-reasoning", images=["images/scan.png", str(tmp_path / "images" / "scan.png")])
+    two["conversations"][1]["value"] = "<image><image>" + two["conversations"][1]["value"].replace("<image>", "")
     untagged = record("v3", "A", images=["images/scan.png"])  # no <image> token: attached to the question
     data = write_data(tmp_path / "sub", [one, two, untagged])
     (tmp_path / "images").mkdir(exist_ok=True)

@@ -38,9 +38,7 @@ STRATA = [  # kind, region, language, MCQ items
 
 def words(rng: random.Random, n: int) -> list[str]:
     # random syllables: unrelated texts share no 12-gram and few shingles, so any overlap found was planted
-    return [
-        "".join(rng.choice("bcdfghjklmnprstvwz") + rng.choice("aeiou") for _ in range(3)) for _ in range(n)
-    ]
+    return ["".join(rng.choice("bcdfghjklmnprstvwz") + rng.choice("aeiou") for _ in range(3)) for _ in range(n)]
 
 
 def hanzi(rng: random.Random, n: int) -> str:
@@ -104,9 +102,7 @@ def build(work: Path, seed: int = 0) -> list[Sample]:
     return samples
 
 
-def twin(
-    sid: str, n: int, kind: str, lang: str, region: str, q: str, opts: dict[str, str], image: list[str]
-) -> Sample:
+def twin(sid: str, n: int, kind: str, lang: str, region: str, q: str, opts: dict[str, str], image: list[str]) -> Sample:
     listed = q + "\n" + "\n".join(f"{k}. {v}" for k, v in opts.items())
     if kind == "vqa-reasoning":
         text = "Describe this image." if lang == "en" else "描述这张图像。"
@@ -123,9 +119,7 @@ def make_work(tmp_path: Path, seed: int = 0) -> Path:
     """A work directory as filter leaves it: shards, and the output settings they were written with."""
     work = tmp_path / "work"
     write_shards(build(work, seed), work, OUTPUT, SYSTEM)
-    WorkDir(work).record(
-        "filter", status="done", config={"filter": {"output": OUTPUT.model_dump(mode="json")}}
-    )
+    WorkDir(work).record("filter", status="done", config={"filter": {"output": OUTPUT.model_dump(mode="json")}})
     return work
 
 

@@ -32,13 +32,9 @@ TestSizeOpt = Annotated[
 DataOpt = Annotated[Path, typer.Option("--data", help="test.json, a shard, or a JSONL of ShareGPT records.")]
 EvalModelOpt = Annotated[str, typer.Option("--model", help="The model to score, as the endpoint names it.")]
 KOpt = Annotated[int | None, typer.Option("-k", help="Samples per question (ReMUD: 4).")]
-TemperatureOpt = Annotated[
-    float | None, typer.Option("--temperature", help="Sampling temperature (ReMUD: 0.6).")
-]
+TemperatureOpt = Annotated[float | None, typer.Option("--temperature", help="Sampling temperature (ReMUD: 0.6).")]
 TopPOpt = Annotated[float | None, typer.Option("--top-p", help="Nucleus sampling mass (ReMUD: 0.7).")]
-PredictionsOpt = Annotated[
-    Path | None, typer.Option("--out", help="Write per-question predictions to this JSONL.")
-]
+PredictionsOpt = Annotated[Path | None, typer.Option("--out", help="Write per-question predictions to this JSONL.")]
 EvalWorkOpt = Annotated[
     Path | None, typer.Option("--work", help="Folder of the journal and report (default: <data>.eval/).")
 ]
@@ -115,9 +111,7 @@ def print_scores(report: dict[str, Any]) -> None:
     for by in ("kind", "region", "language"):
         rows += [(f"{by}: {name}", s) for name, s in scores.get(f"by_{by}", {}).items()]
     for name, s in rows:
-        table.add_row(
-            name, str(s["questions"]), f"{s['pass@1']:.4f}", f"{s['ci_low']:.4f}-{s['ci_high']:.4f}"
-        )
+        table.add_row(name, str(s["questions"]), f"{s['pass@1']:.4f}", f"{s['ci_low']:.4f}-{s['ci_high']:.4f}")
     out.print(table)
 
 
@@ -127,9 +121,7 @@ def _test_size(text: str | None) -> float | None:
     try:
         value = float(text)
     except ValueError:
-        raise ConfigError(
-            f"--test-size {text!r}: write a number of items (300) or a fraction (0.1)"
-        ) from None
+        raise ConfigError(f"--test-size {text!r}: write a number of items (300) or a fraction (0.1)") from None
     return value
 
 

@@ -47,9 +47,7 @@ def test_count(test_size: float, available: int) -> int:
     if test_size >= 1 and test_size != int(test_size):
         raise UserError(f"--test-size {test_size}: write a number of items (e.g. 300) or a fraction below 1")
     if n < 1:
-        raise UserError(
-            f"a test split of {test_size} of {available} multiple-choice items is empty; use more"
-        )
+        raise UserError(f"a test split of {test_size} of {available} multiple-choice items is empty; use more")
     if n >= available:
         raise UserError(
             f"a test split of {n} items would leave no multiple-choice item to train on ({available} in all)"

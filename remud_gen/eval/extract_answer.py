@@ -22,9 +22,7 @@ _LABEL = (
     r"(?<![A-Za-z])(?:the\s+)?(?:final\s+answer|correct\s+(?:answer|option|choice)|best\s+(?:answer|option)|answer|option|choice"
     r"|正确答案|最终答案|答案|正确选项|选项|应选|故选|选)"
 )
-_LABEL_RE = re.compile(
-    rf"^{_LABEL}\s*(?:is|would\s+be|should\s+be|为|是|应为|应该是)?\s*:?\s*", re.IGNORECASE
-)
+_LABEL_RE = re.compile(rf"^{_LABEL}\s*(?:is|would\s+be|should\s+be|为|是|应为|应该是)?\s*:?\s*", re.IGNORECASE)
 _FINAL_RE = re.compile(
     rf"(?:{_LABEL}\s*(?:is|would\s+be|should\s+be|为|是|应为|应该是)?\s*:?|\\boxed\{{)"
     r"\s*[*_]*\s*[(\[【]?\s*([A-Za-z])(?![A-Za-z])(?=([^\n]*))",

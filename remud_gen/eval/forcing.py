@@ -24,9 +24,7 @@ from remud_gen.records import Usage
 
 CONTINUE = {"continue_final_message": True, "add_generation_prompt": False}
 _THINK_RE = re.compile(r"<think>(.*?)(?:</think>|\Z)", re.DOTALL)
-_REFUSAL_RE = re.compile(
-    r"continue_final_message|add_generation_prompt|unrecognized|not permitted|extra", re.I
-)
+_REFUSAL_RE = re.compile(r"continue_final_message|add_generation_prompt|unrecognized|not permitted|extra", re.I)
 
 
 @dataclass

@@ -47,12 +47,8 @@ class EvalData:
     items: list[EvalItem] = field(default_factory=list)
     records: int = 0
     not_mcq: list[str] = field(default_factory=list)
-    bad_keys: list[dict[str, str]] = field(
-        default_factory=list
-    )  # {"id", "key"}: a key that is no option letter
-    problems: list[dict[str, str]] = field(
-        default_factory=list
-    )  # {"id", "reason"}: records that cannot be asked
+    bad_keys: list[dict[str, str]] = field(default_factory=list)  # {"id", "key"}: a key that is no option letter
+    problems: list[dict[str, str]] = field(default_factory=list)  # {"id", "reason"}: records that cannot be asked
 
 
 def read_records(path: Path) -> list[Any]:

@@ -135,9 +135,7 @@ def run(
         with atomic_open(out) as fh:
             for line in judged.predictions:
                 fh.write(dumps(line) + "\n")
-    return EvalResult(
-        stage_report(loaded, judged, rounds, report, report_path, started), report, report_path, out
-    )
+    return EvalResult(stage_report(loaded, judged, rounds, report, report_path, started), report, report_path, out)
 
 
 def _nothing_to_ask(data: Path, loaded: EvalData) -> str:

@@ -40,9 +40,7 @@ class SplitSettings(BaseModel):
         description="a training question this similar (MinHash Jaccard) to a test one is a leak",
     )
     num_perm: int = Field(default=128, ge=16, le=1024, description="MinHash permutations")
-    same_image: bool = Field(
-        default=True, description="also drop training items that show an image of a test item"
-    )
+    same_image: bool = Field(default=True, description="also drop training items that show an image of a test item")
 
 
 class BudgetForcingSettings(BaseModel):
@@ -53,9 +51,7 @@ class BudgetForcingSettings(BaseModel):
     enabled: bool = Field(
         default=False, description="needs an endpoint that continues an assistant message (vLLM, SGLang)"
     )
-    min_tokens: int = Field(
-        default=96, ge=1, description="a trace shorter than this (estimated tokens) is continued"
-    )
+    min_tokens: int = Field(default=96, ge=1, description="a trace shorter than this (estimated tokens) is continued")
     max_waits: int = Field(default=3, ge=1, le=16, description="continuations per sample at most")
     words_file: str = Field(
         default="eval_forcing.yaml", description="prompt-folder file with the wait word per language"
@@ -82,12 +78,8 @@ class EvalSettings(BaseModel):
         description="system turn sent: the item's own, the answer-format instruction "
         "(eval_system_<lang>.txt), or both; an item without one gets the instruction",
     )
-    prompts_dir: Path | None = Field(
-        default=None, description="folder of prompt files (None: the project's prompts/)"
-    )
-    bootstrap: int = Field(
-        default=1000, ge=100, le=100000, description="bootstrap resamples of the questions"
-    )
+    prompts_dir: Path | None = Field(default=None, description="folder of prompt files (None: the project's prompts/)")
+    bootstrap: int = Field(default=1000, ge=100, le=100000, description="bootstrap resamples of the questions")
     confidence: float = Field(default=0.95, gt=0.5, lt=1, description="coverage of the bootstrap interval")
     bootstrap_seed: int = Field(default=0, description="seed of the bootstrap resampling")
     budget_forcing: BudgetForcingSettings = Field(

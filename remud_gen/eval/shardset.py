@@ -39,9 +39,7 @@ def read_shards(paths: list[Path]) -> list[Any]:
         try:
             data = read_json(path)
         except (OSError, ValueError) as exc:
-            raise InputError(
-                f"cannot read shard {path}: {exc}; re-run `remud-gen filter` to rewrite it"
-            ) from exc
+            raise InputError(f"cannot read shard {path}: {exc}; re-run `remud-gen filter` to rewrite it") from exc
         if not isinstance(data, list):
             raise InputError(f"shard {path} is not a JSON array of records")
         records.extend(data)

@@ -46,9 +46,7 @@ def run(work: WorkDir, settings: SplitSettings, output: OutputSettings) -> Stage
     dataset = work.root / "dataset"
     shards = shard_paths(dataset, output.name)
     if not shards:
-        raise WorkDirError(
-            f"no {output.name}-*.json shards in {dataset}; run `remud-gen filter {work.root}` first"
-        )
+        raise WorkDirError(f"no {output.name}-*.json shards in {dataset}; run `remud-gen filter {work.root}` first")
     entry: dict[str, Any] = work.manifest["stages"].get(STAGE, {})
     now = digest(shards)
     plan = {
@@ -135,9 +133,7 @@ def dataset_output(work: WorkDir, configured: OutputSettings) -> OutputSettings:
 
 def _question(record: Any, rid: str) -> Question:
     turns = record.get("conversations") if isinstance(record, dict) else None
-    text = "\n".join(
-        str(t.get("value", "")) for t in (turns or []) if isinstance(t, dict) and t.get("from") == "human"
-    )
+    text = "\n".join(str(t.get("value", "")) for t in (turns or []) if isinstance(t, dict) and t.get("from") == "human")
     language = record.get("language") if isinstance(record, dict) else None
     images = record.get("images") if isinstance(record, dict) else None
     return Question(
@@ -159,9 +155,7 @@ def _report(
     stage = StageReport(stage=STAGE, items_in=counts["source"], items_out=counts["train"], seconds=seconds)
     why = ", ".join(f"{n} {reason.replace('_', ' ')}" for reason, n in sorted(reasons.items())) or "none"
     stage.notes.append(f"test: {counts['test']} items in {test}")
-    stage.notes.append(
-        f"training: {counts['train']} items in {len(shards)} shard(s); removed as leaks: {why}"
-    )
+    stage.notes.append(f"training: {counts['train']} items in {len(shards)} shard(s); removed as leaks: {why}")
     stage.notes.append(f"report: {report}")
     if not counts["train"]:
         stage.problems.append("no training item is left: every item is in the test set or leaks it")
@@ -170,6 +164,4 @@ def _report(
 
 def _skipped(entry: dict[str, Any]) -> StageReport:
     counts = entry.get("counts", {})
-    return StageReport(
-        stage=STAGE, items_in=counts.get("source", 0), items_out=counts.get("train", 0), skipped=True
-    )
+    return StageReport(stage=STAGE, items_in=counts.get("source", 0), items_out=counts.get("train", 0), skipped=True)

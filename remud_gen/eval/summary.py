@@ -45,9 +45,7 @@ def build_report(
             "bad_keys": loaded.bad_keys,
             "unreadable": loaded.problems,
         },
-        "scores": score_groups(
-            judged.scored, GROUPS, settings.bootstrap, settings.confidence, settings.bootstrap_seed
-        ),
+        "scores": score_groups(judged.scored, GROUPS, settings.bootstrap, settings.confidence, settings.bootstrap_seed),
         "confidence": settings.confidence,
         "samples": samples,
         "parse_failure_rate": len(judged.parse_failures) / samples if samples else 0.0,
@@ -95,13 +93,9 @@ def stage_report(
         f"({report['parse_failure_rate']:.1%}), counted as wrong"
     )
     if loaded.bad_keys:
-        stage.notes.append(
-            f"{len(loaded.bad_keys)} question(s) whose key is not one of the option letters: not scored"
-        )
+        stage.notes.append(f"{len(loaded.bad_keys)} question(s) whose key is not one of the option letters: not scored")
     if loaded.not_mcq:
-        stage.notes.append(
-            f"{len(loaded.not_mcq)} record(s) without an <answer> key are not multiple-choice: skipped"
-        )
+        stage.notes.append(f"{len(loaded.not_mcq)} record(s) without an <answer> key are not multiple-choice: skipped")
     if loaded.problems:
         stage.problems.append(
             f"{len(loaded.problems)} record(s) could not be asked, e.g. {first_problem(loaded.problems)}"
@@ -118,9 +112,7 @@ def stage_report(
             "outside the text, and could not be continued"
         )
     if judged.unfinished:
-        stage.notes.append(
-            f"{len(judged.unfinished)} question(s) not finished: not scored; run again to finish"
-        )
+        stage.notes.append(f"{len(judged.unfinished)} question(s) not finished: not scored; run again to finish")
     stage.notes.append(f"report: {path}")
     return stage
 

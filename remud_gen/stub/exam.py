@@ -75,9 +75,7 @@ def draw(exam_seed: int, item: str, seed: int, index: int) -> tuple[float, int]:
 def check_extensions(body: dict[str, Any], settings: StubSettings) -> None:
     """Refuse vLLM's continue_final_message as OpenAI does, when the stand-in is told not to support it."""
     if body.get("continue_final_message") and not settings.continue_final_message:
-        raise bad_request(
-            "Unrecognized request argument supplied: continue_final_message", "continue_final_message"
-        )
+        raise bad_request("Unrecognized request argument supplied: continue_final_message", "continue_final_message")
 
 
 def exam_answer(req: ChatRequest, settings: StubSettings, index: int) -> str | None:
