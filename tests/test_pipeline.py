@@ -256,3 +256,18 @@ def test_several_items_per_unit_ask_for_different_things(done: Path, stub: Any, 
     chunks = len(jsonl(work / "extract" / "chunks.jsonl"))
     assert len(ids) == len(set(ids)) and len(ids) > chunks
     assert sum(i.endswith("-v2") for i in ids) == sum(not i.endswith(("-v1", "-v2")) for i in ids)
+
+
+def test_refiltering_retires_an_old_test_split(done: Path, stub: Any, tmp_path: Path) -> None:
+    work = tmp_path / "w"
+    shutil.copytree(done, work)
+    result = runner.invoke(app, ["split", str(work), "--test-size", "1"])
+    assert result.exit_code == 0, result.output
+    assert (work / "dataset" / "test.json").exists()
+    args = ["filter", str(work), "--base-url", stub.base_url, "--model", "stand-in", "--threshold", "3.0"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "run `remud-gen split` again" in result.output
+    assert not (work / "dataset" / "test.json").exists()
+    info = json.loads((work / "dataset" / "dataset_info.json").read_text())
+    assert not any(name.endswith("-test") for name in info)

@@ -88,9 +88,9 @@ def summary(reports: list[StageReport]) -> None:
     out.print(table)
     for r in reports:
         if r.skipped:
-            out.print(f"{r.stage}: up to date (same inputs and config): nothing to do", highlight=False)
+            out.print(f"{r.stage}: up to date (same inputs and config): nothing to do", highlight=False, soft_wrap=True)
         for note in r.notes:
-            out.print(f"{r.stage}: {note}", highlight=False)
+            out.print(f"{r.stage}: {note}", highlight=False, soft_wrap=True)
 
 
 def finish(reports: list[StageReport]) -> None:
