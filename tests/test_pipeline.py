@@ -261,11 +261,14 @@ def test_several_items_per_unit_ask_for_different_things(done: Path, stub: Any, 
 def test_refiltering_retires_an_old_test_split(done: Path, stub: Any, tmp_path: Path) -> None:
     work = tmp_path / "w"
     shutil.copytree(done, work)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("filter:\n  judge:\n    threshold: 1.0\n    blind_mismatch: flag\n")
+    keep_mcqs = ["filter", str(work), "-c", str(cfg), "--base-url", stub.base_url, "--model", "stand-in"]
+    assert runner.invoke(app, keep_mcqs).exit_code == 0
     result = runner.invoke(app, ["split", str(work), "--test-size", "1"])
     assert result.exit_code == 0, result.output
     assert (work / "dataset" / "test.json").exists()
-    args = ["filter", str(work), "--base-url", stub.base_url, "--model", "stand-in", "--threshold", "3.0"]
-    result = runner.invoke(app, args)
+    result = runner.invoke(app, [*keep_mcqs, "--threshold", "1.5"])
     assert result.exit_code == 0, result.output
     assert "run `remud-gen split` again" in result.output
     assert not (work / "dataset" / "test.json").exists()

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from remud_gen.io import iter_json_lines
-
 
 @dataclass(frozen=True)
 class Answer:
@@ -54,23 +52,42 @@ class Answer:
 
 
 class Journal:
-    """Answers by request key, loaded at open and appended to as answers arrive."""
+    """Answers by request key: an index of byte offsets in memory, the answers themselves on disk.
+
+    Holding only offsets keeps a 100k-request run's memory flat; an answer is read back (one seek and one line) when
+    a re-run asks for it.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.answers: dict[str, Answer] = {}
+        self.answers: dict[str, int] = {}  # request key -> byte offset of its line
         self.meta: dict[str, Any] = {}
-        self._fh: IO[str] | None = None
-        for line in iter_json_lines(path):
-            if "k" in line:
-                self.answers[str(line["k"])] = Answer.from_line(line)
-            elif "meta" in line and isinstance(line["meta"], dict):
-                self.meta.update(line["meta"])
+        self._fh: IO[bytes] | None = None
+        self._reader: IO[bytes] | None = None
+        if path.exists():
+            with path.open("rb") as fh:
+                offset = 0
+                for raw in fh:
+                    if raw.endswith(b"\n"):  # a torn tail (kill -9 mid-write) is ignored, then cut on open
+                        self._index(raw, offset)
+                    offset += len(raw)
+
+    def _index(self, raw: bytes, offset: int) -> None:
+        try:
+            line = json.loads(raw)
+        except ValueError:
+            return
+        if not isinstance(line, dict):
+            return
+        if "k" in line:
+            self.answers[str(line["k"])] = offset
+        elif isinstance(line.get("meta"), dict):
+            self.meta.update(line["meta"])
 
     def __enter__(self) -> Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._repair_tail()
-        self._fh = self.path.open("a", encoding="utf-8")
+        self._fh = self.path.open("ab")
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -82,25 +99,35 @@ class Journal:
             os.fsync(self._fh.fileno())
             self._fh.close()
             self._fh = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
     def get(self, key: str) -> Answer | None:
-        return self.answers.get(key)
+        offset = self.answers.get(key)
+        if offset is None:
+            return None
+        if self._reader is None:
+            self._reader = self.path.open("rb")
+        self._reader.seek(offset)
+        return Answer.from_line(json.loads(self._reader.readline()))
 
     def add(self, answer: Answer) -> None:
         """Record an answer; it is on disk (in the OS cache) when this returns."""
-        self.answers[answer.key] = answer
-        self._write(answer.to_line())
+        self.answers[answer.key] = self._write(answer.to_line())
 
     def set_meta(self, **values: Any) -> None:
         """Record run-level facts (such as a batch id) that a resumed run must find."""
         self.meta.update(values)
         self._write({"meta": values})
 
-    def _write(self, line: dict[str, Any]) -> None:
+    def _write(self, line: dict[str, Any]) -> int:
         if self._fh is None:
             raise RuntimeError("journal is not open")
-        self._fh.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+        offset = self._fh.tell()
+        self._fh.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n")
         self._fh.flush()
+        return offset
 
     def _repair_tail(self) -> None:
         """Cut a torn last line (left by kill -9) so the next append starts on a fresh line."""

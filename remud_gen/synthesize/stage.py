@@ -17,11 +17,12 @@ from remud_gen.llm.request import ChatRequest, Message
 from remud_gen.llm.runner import Budget, RunStats, estimate
 from remud_gen.llm.settings import EndpointSettings
 from remud_gen.prompts import ChatPrompt, prompts_dir, read_text
-from remud_gen.records import Failure, Generator, Sample, Usage
+from remud_gen.records import Failure, Generator, Usage
 from remud_gen.report import StageReport
 from remud_gen.synthesize.answers import answer_parser, to_sample
 from remud_gen.synthesize.plan import Job, load_units, plan_jobs
 from remud_gen.synthesize.settings import SynthesizeSettings
+from remud_gen.synthesize.sink import SampleSink
 from remud_gen.synthesize.tasks import load_task
 from remud_gen.synthesize.translate import Original, translation_requests
 from remud_gen.synthesize.units import absolute, source_text
@@ -96,19 +97,17 @@ def run(
             report.usage = Usage(prompt_tokens=prompt, completion_tokens=completion, cost=cost)
             asyncio.run(client.aclose())
             return report
-        collected = _Collected(failures=missing)
-        stats = _generate(client, jobs, work.root, settings, endpoint, budget, progress, batch, collected)
-        if settings.language == "both" and stats.stopped is None:
-            client = Client(endpoint, journal, api_key, schema_prompt=schema_hint)
-            more = _translate(client, folder, endpoint, budget, progress, batch, collected)
-            stats = _combine(stats, more)
-    samples, failures = collected.samples, collected.failures
-
-    samples.sort(key=lambda s: s.sample_id)
-    failures.sort(key=lambda f: f.item)
-    write_records(samples_path, samples)
+        with SampleSink(out_dir) as sink:
+            collected = _Collected(samples=sink, failures=missing, keep_originals=settings.language == "both")
+            stats = _generate(client, jobs, work.root, settings, endpoint, budget, progress, batch, collected)
+            if collected.keep_originals and stats.stopped is None:
+                client = Client(endpoint, journal, api_key, schema_prompt=schema_hint)
+                more = _translate(client, folder, endpoint, budget, progress, batch, collected)
+                stats = _combine(stats, more)
+            failures = sorted(collected.failures, key=lambda f: f.item)
+            made = sink.write_sorted(samples_path)
     write_records(failures_path, failures)
-    report.items_out, report.failures = len(samples), len(failures)
+    report.items_out, report.failures = made, len(failures)
     report.seconds, report.usage, report.stopped = stats.elapsed, stats.usage, stats.stopped
     if bad.bad_lines:
         report.notes.append(f"{len(bad.bad_lines)} unreadable lines in extract outputs were skipped")
@@ -117,7 +116,7 @@ def run(
         status="done" if stats.stopped is None else stats.stopped,
         fingerprint=fp,
         config={"synthesize": settings.model_dump(mode="json"), "endpoint": _public(endpoint)},
-        counts={"jobs": len(jobs), "samples": len(samples), "failures": len(failures)},
+        counts={"jobs": len(jobs), "samples": made, "failures": len(failures)},
         timings={"seconds": round(stats.elapsed, 3)},
         usage=stats.as_dict(),
     )
@@ -126,10 +125,11 @@ def run(
 
 @dataclass
 class _Collected:
-    """What the passes of a run produce."""
+    """What the passes of a run produce (originals are kept only for a translation pass)."""
 
-    samples: list[Sample] = field(default_factory=list)
+    samples: SampleSink
     failures: list[Failure] = field(default_factory=list)
+    keep_originals: bool = False
     originals: list[Original] = field(default_factory=list)
 
     def fail(self, result: Result) -> None:
@@ -180,8 +180,9 @@ def _generate(
             target_letter=job.target_letter,
             variant=job.variant,
         )
-        out.samples.append(sample)
-        out.originals.append(Original(sample=sample, value=result.value, job=job))
+        out.samples.add(sample)
+        if out.keep_originals:
+            out.originals.append(Original(sample=sample, value=result.value, job=job))
 
     requests = _requests(jobs, root, settings)
     return resolve_all(
@@ -212,7 +213,7 @@ def _translate(
             return
         job = original.job
         generator = _generator(endpoint, ChatPrompt(folder / f"translate.{original.target}.md"))
-        out.samples.append(
+        out.samples.add(
             to_sample(
                 job.task,
                 job.unit,
