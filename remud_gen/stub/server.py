@@ -114,6 +114,7 @@ def _model_card(state: StubState) -> dict[str, object]:
 async def _chat(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
     settings = state.settings
+    arrived = asyncio.get_running_loop().time()
     raw = await request.read()
     if len(raw) > settings.max_body_bytes:
         raise ApiError(413, f"Request body exceeds {settings.max_body_bytes} bytes.", code="request_too_large")
@@ -127,15 +128,17 @@ async def _chat(request: web.Request) -> web.StreamResponse:
         state.stats.by_fault[fault] += 1
     if fault == "429":
         raise rate_limited(settings, settings.retry_after_s, state.window.headers(), injected=True)
+    # The answer is made first and the latency counts from arrival, as a model's latency does: a burst of requests
+    # waking together would otherwise queue for the CPU and add their compute time to the configured latency.
+    body = complete(req, settings, fault) if fault not in ("500", "503", "drop") else None
     if settings.latency_s:
-        await asyncio.sleep(settings.latency_s)
+        await asyncio.sleep(max(0.0, settings.latency_s - (asyncio.get_running_loop().time() - arrived)))
     if fault == "slow":
         await asyncio.sleep(settings.slow_s)
     if fault in ("500", "503"):
         raise server_error(fault, settings)
-    if fault == "drop":
+    if fault == "drop" or body is None:
         return drop(request)
-    body = complete(req, settings, fault)
     usage = body["usage"]
     state.window.spend(usage["completion_tokens"])
     state.stats.prompt_tokens += usage["prompt_tokens"]
