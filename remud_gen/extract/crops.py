@@ -48,7 +48,7 @@ def store(work: Path, data: bytes, ext: str = "png") -> str:
     rel = IMAGES_DIR / name
     dest = work / rel
     if not dest.exists():
-        write_bytes_atomic(dest, data)
+        write_bytes_atomic(dest, data, durable=False)  # named by content: a lost file is re-rendered
     return rel.as_posix()
 
 

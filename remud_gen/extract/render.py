@@ -31,7 +31,7 @@ def render_page_figures(
     page_image = None
     if settings.keep_page_images and drafts:
         pix = render(page, None, settings.dpi, settings.max_render_pixels)
-        page_image = store(work, pix.tobytes("png"))
+        page_image = store(work, png_bytes(to_array(pix)))
         del pix
     out: list[Figure] = []
     for d in drafts:

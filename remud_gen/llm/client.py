@@ -160,7 +160,7 @@ class Client:
                 if slot is not None:
                     await slot.acquire()
                 try:
-                    answer, tries = await self._send(variant, vkey)
+                    answer, tries = await self._send(variant, vkey, slot)
                 except RequestFailed as exc:
                     return Result(req, key, error=exc.kind, message=exc.message, attempts=attempts + exc.attempts)
                 finally:
@@ -189,13 +189,25 @@ class Client:
             return Result(req, key, answer=answer, error=kind, message=str(exc)[:300], attempts=attempts)
         return Result(req, key, value=value, answer=answer, attempts=attempts)
 
-    async def _send(self, req: ChatRequest, key: str) -> tuple[Answer, int]:
-        """Send with retries; returns the answer and the number of HTTP attempts it took."""
+    async def _send(self, req: ChatRequest, key: str, slot: Slot | None = None) -> tuple[Answer, int]:
+        """Send with retries; returns the answer and the number of HTTP attempts it took.
+
+        While a request waits out a backoff or a Retry-After, its slot goes to other requests.
+        """
+
+        async def pause(seconds: float) -> None:
+            if slot is not None:
+                slot.release()
+            await asyncio.sleep(seconds)
+            if slot is not None:
+                await slot.acquire()
+
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.settings.max_retries + 1),
             wait=self._wait,
             retry=retry_if_exception(is_retryable),
             reraise=True,
+            sleep=pause,
         )
         tries = 0
         try:
@@ -219,7 +231,9 @@ class Client:
 
     async def _once(self, req: ChatRequest, key: str) -> Answer:
         server = self._pick()
-        await self.limiter.acquire(estimate_tokens(req.text_chars()) + self._max_tokens(req))
+        if self.limiter.active:
+            tokens = estimate_tokens(req.text_chars()) + self._max_tokens(req) if self.limiter.tokens else 0
+            await self.limiter.acquire(tokens)
         server.inflight += 1
         self.sent += 1
         try:

@@ -37,6 +37,11 @@ class RateLimiter:
         self.requests = Bucket(rpm) if rpm else None
         self.tokens = Bucket(tpm) if tpm else None
 
+    @property
+    def active(self) -> bool:
+        """Whether any cap is in force (learned or configured)."""
+        return self.requests is not None or self.tokens is not None
+
     async def acquire(self, tokens: int) -> None:
         """Wait until one request of about ``tokens`` tokens may be sent."""
         delay = 0.0
