@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 from remud_gen.errors import InputError
+from remud_gen.extract.crops import wait_for_writes
 from remud_gen.extract.imagefile import IMAGE_SUFFIXES, extract_image
 from remud_gen.extract.pdf import extract_pdf
 from remud_gen.extract.result import FileResult
@@ -55,6 +56,9 @@ def process_file(path: Path, work: Path, settings: ExtractSettings) -> FileResul
         raise InputError(f"{path.name}: cannot be read ({exc.strerror or exc}); check its permissions") from None
     if path.stat().st_size == 0:
         raise InputError(f"{path.name}: the file is empty")
-    if suffix == ".pdf":
-        return extract_pdf(path, work, settings, sha)
-    return extract_image(path, work, settings, sha)
+    try:
+        if suffix == ".pdf":
+            return extract_pdf(path, work, settings, sha)
+        return extract_image(path, work, settings, sha)
+    finally:
+        wait_for_writes()  # records name crops that are written on a background thread

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,35 @@ def png_bytes(rgb: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)).save(buf, "PNG", compress_level=1)
     return buf.getvalue()
+
+
+_encoder: ThreadPoolExecutor | None = None
+_pending: list[Future[None]] = []
+
+
+def store_pixels(work: Path, rgb: np.ndarray) -> str:
+    """Name a crop by its pixels and write it as PNG on a background thread; returns the WORK-relative path.
+
+    zlib releases the GIL, so encoding overlaps the next page's parsing and rendering; `wait_for_writes` must be
+    called before the records that name these files are handed on.
+    """
+    global _encoder
+    pixels = np.ascontiguousarray(rgb, dtype=np.uint8)
+    h = hashlib.sha256(str(pixels.shape).encode())
+    h.update(pixels.data)
+    rel = IMAGES_DIR / f"{h.hexdigest()[:20]}.png"
+    dest = work / rel
+    if not dest.exists():
+        if _encoder is None:
+            _encoder = ThreadPoolExecutor(max_workers=2, thread_name_prefix="remud-png")
+        _pending.append(_encoder.submit(lambda: write_bytes_atomic(dest, png_bytes(pixels), durable=False)))
+    return rel.as_posix()
+
+
+def wait_for_writes() -> None:
+    """Block until every crop handed to `store_pixels` is on disk (re-raising a failed write)."""
+    while _pending:
+        _pending.pop().result()
 
 
 def store(work: Path, data: bytes, ext: str = "png") -> str:

@@ -9,7 +9,7 @@ import pymupdf
 
 from remud_gen.extract.assign import Draft
 from remud_gen.extract.captions import lowercase_panels, panel_sentences
-from remud_gen.extract.crops import png_bytes, render, store, sub_box, to_array
+from remud_gen.extract.crops import png_bytes, render, store, store_pixels, sub_box, to_array
 from remud_gen.extract.panels import split_panels
 from remud_gen.extract.settings import ExtractSettings
 from remud_gen.extract.ultrasound import ultrasound_score
@@ -59,7 +59,7 @@ def render_page_figures(
                     page=d.page,
                     bbox=(round(box[0], 2), round(box[1], 2), round(box[2], 2), round(box[3], 2)),
                     page_size=size,
-                    image=store(work, png_bytes(arr)),
+                    image=store_pixels(work, arr),
                     page_image=page_image,
                     figure_id=d.figure_id,
                     panel=letter,
