@@ -209,17 +209,7 @@ def _judge(
     def on_result(result: Result, usage: Usage) -> None:
         meta = result.request.meta
         if not result.ok:
-            raw = result.answer.content if result.answer else None
-            failures.append(
-                Failure(
-                    item=result.request.item,
-                    stage=STAGE,
-                    error=result.error or "error",
-                    message=result.message,
-                    attempts=result.attempts,
-                    raw=raw,
-                )
-            )
+            failures.append(result.failure(STAGE))
         elif meta["what"] == "scores":
             scores[meta["sample"]] = result.value
         else:

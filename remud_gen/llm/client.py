@@ -31,6 +31,7 @@ from remud_gen.llm.journal import Answer, Journal
 from remud_gen.llm.ratelimit import RateLimiter
 from remud_gen.llm.request import ChatRequest, estimate_tokens
 from remud_gen.llm.settings import EndpointSettings
+from remud_gen.records import Failure
 
 _COOLDOWN_AFTER = 3  # consecutive server failures before a fleet member is rested
 _COOLDOWN_S = 30.0
@@ -52,6 +53,17 @@ class Result:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def failure(self, stage: str) -> Failure:
+        """This failed result as the record a stage writes to its failures.jsonl (with the raw answer, if any)."""
+        return Failure(
+            item=self.request.item,
+            stage=stage,
+            error=self.error or "error",
+            message=self.message,
+            attempts=self.attempts,
+            raw=self.answer.content if self.answer is not None else None,
+        )
 
 
 class Slot:

@@ -13,6 +13,7 @@ import random
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from remud_gen.stub.compose import Composer
@@ -114,25 +115,8 @@ def _text(req: ChatRequest, composer: Composer) -> str:
     return "\n\n".join(parts)
 
 
-def _prompted_schema(texts: list[str]) -> dict[str, Any] | None:
-    """A JSON schema written into the prompt (clients whose endpoint rejects response_format do that)."""
-    decoder = json.JSONDecoder()
-    for text in texts:
-        text = _SOURCE_BLOCK_RE.sub("", text)
-        for tries, match in enumerate(re.finditer(r"\{", text)):
-            if tries >= 20:
-                break
-            try:
-                value, _ = decoder.raw_decode(text, match.start())
-            except ValueError:
-                continue
-            if isinstance(value, dict) and value.get("type") == "object" and isinstance(value.get("properties"), dict):
-                return value
-    return None
-
-
-def _example_schema(texts: list[str]) -> dict[str, Any]:
-    # json_object mode: a real model copies the shape of the example object the prompt shows, if any.
+def _json_objects(texts: list[str]) -> Iterator[dict[str, Any]]:
+    """JSON objects written in the prompt outside <source> blocks (the first 20 candidate braces of each text)."""
     decoder = json.JSONDecoder()
     for text in texts:
         text = _SOURCE_BLOCK_RE.sub("", text)
@@ -144,8 +128,20 @@ def _example_schema(texts: list[str]) -> dict[str, Any]:
             except ValueError:
                 continue
             if isinstance(value, dict) and value:
-                return schema_from_example(value)
-    return _DEFAULT_OBJECT
+                yield value
+
+
+def _prompted_schema(texts: list[str]) -> dict[str, Any] | None:
+    """A JSON schema written into the prompt (clients whose endpoint rejects response_format do that)."""
+    return next(
+        (v for v in _json_objects(texts) if v.get("type") == "object" and isinstance(v.get("properties"), dict)), None
+    )
+
+
+def _example_schema(texts: list[str]) -> dict[str, Any]:
+    # json_object mode: a real model copies the shape of the example object the prompt shows, if any.
+    example = next(_json_objects(texts), None)
+    return schema_from_example(example) if example is not None else _DEFAULT_OBJECT
 
 
 def _limit(content: str, reasoning: str | None, max_tokens: int | None) -> tuple[str, str | None, str]:

@@ -133,17 +133,7 @@ class _Collected:
     originals: list[Original] = field(default_factory=list)
 
     def fail(self, result: Result) -> None:
-        raw = result.answer.content if result.answer is not None else None
-        self.failures.append(
-            Failure(
-                item=result.request.item,
-                stage=STAGE,
-                error=result.error or "error",
-                message=result.message,
-                attempts=result.attempts,
-                raw=raw,
-            )
-        )
+        self.failures.append(result.failure(STAGE))
 
 
 def _generator(endpoint: EndpointSettings, prompt: ChatPrompt) -> Generator:
