@@ -20,6 +20,7 @@ class StageReport:
     usage: Usage = field(default_factory=Usage)
     skipped: bool = False
     stopped: str | None = None
+    stop_reason: str = ""
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # one line per bad input, printed to stderr
     extra: dict[str, Any] = field(default_factory=dict)

@@ -161,3 +161,24 @@ def test_images_are_downscaled_to_the_pixel_budget(tmp_path: Path) -> None:
 
     with Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) as small:
         assert small.width * small.height <= 100_000
+
+
+def test_a_200_with_a_broken_body_is_retried_not_lost() -> None:
+    with BackgroundStub(fault_bad_body=0.5, max_faults_per_request=2) as stub:
+        results, stats = run_all(Client(settings(stub.base_url), None, "k"), [request(i) for i in range(12)])
+        assert len(results) == 12 and all(r.ok for r in results)
+        assert stub.stats()["by_fault"].get("bad_body", 0) > 0 and stats.retries > 0
+
+
+def test_a_body_that_never_parses_is_a_recorded_failure() -> None:
+    with BackgroundStub(fault_bad_body=1.0) as stub:
+        results, stats = run_all(Client(settings(stub.base_url, max_retries=1), None, "k"), [request(1)])
+        assert len(results) == 1 and results[0].error == "bad_response" and stats.failed == 1
+
+
+def test_a_run_of_identical_setup_errors_stops_the_stage() -> None:
+    with BackgroundStub(strict_model=True) as stub:
+        cfg = settings(stub.base_url, model="no-such-model", concurrency=4)
+        results, stats = run_all(Client(cfg, None, "k"), [request(i) for i in range(80)])
+        assert stats.stopped == "endpoint" and "http_404" in stats.stop_reason
+        assert len(results) < 80 and stub.stats()["by_path"]["/v1/chat/completions"] < 80

@@ -100,6 +100,16 @@ def finish(reports: list[StageReport]) -> None:
         for problem in r.problems:
             err.print(f"[bold red]error:[/] {problem}", markup=True, highlight=False, soft_wrap=True)
     stopped = next((r.stopped for r in reports if r.stopped), None)
+    if stopped == "endpoint":
+        reason = next(r.stop_reason for r in reports if r.stopped)
+        err.print(
+            f"[bold red]error:[/] stopped: {reason}; fix the endpoint settings and run again (answers so far "
+            "are journaled)",
+            markup=True,
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(3)
     if stopped == "interrupted":
         err.print("interrupted: answered requests are journaled; run the same command again to resume")
         raise typer.Exit(130)

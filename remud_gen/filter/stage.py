@@ -108,6 +108,7 @@ def run(
     write_report(verdicts, work.root, figures=figures, images=shards.images, max_items=settings.output.report_max_items)
     report.items_out, report.failures = shards.records, len(failures)
     report.seconds, report.usage, report.stopped = stats.elapsed, stats.usage, stats.stopped
+    report.stop_reason = stats.stop_reason
     report.extra = {"shards": [str(p) for p in shards.shards], "dataset": str(work.root / "dataset")}
     if bad.bad_lines:
         report.notes.append(f"{len(bad.bad_lines)} unreadable sample lines were skipped")

@@ -19,6 +19,7 @@ import openai
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from remud_gen.llm.errors import (
+    BadResponse,
     RequestFailed,
     backoff,
     describe,
@@ -229,7 +230,7 @@ class Client:
                     if tries > 1:
                         self.retries += 1
                     return await self._once(req, key), tries
-        except openai.OpenAIError as exc:
+        except (openai.OpenAIError, BadResponse) as exc:
             kind, message = describe(exc)
             raise RequestFailed(kind, message, attempts=tries) from exc
         raise RequestFailed("no_attempt", "no attempt was made", attempts=tries)  # pragma: no cover
@@ -259,7 +260,13 @@ class Client:
             server.inflight -= 1
         server.note(True)
         self.limiter.learn(response.headers)
-        return _answer(key, req.item, json.loads(response.content))
+        try:
+            body = json.loads(response.content)
+        except ValueError as exc:
+            raise BadResponse(f"the endpoint answered 200 with a body that is not JSON ({exc})") from exc
+        if not isinstance(body, dict):
+            raise BadResponse("the endpoint answered 200 with JSON that is not a chat completion")
+        return _answer(key, req.item, body)
 
     def _pick(self) -> _Server:
         now = time.monotonic()

@@ -20,8 +20,14 @@ class RequestFailed(Exception):
         self.raw = raw
 
 
+class BadResponse(Exception):
+    """HTTP 200 whose body is not the JSON of a chat completion (a proxy or server cut it off): worth a retry."""
+
+
 def is_retryable(exc: BaseException) -> bool:
-    """408, 409, 429, 5xx, timeouts and dropped connections are worth another try; nothing else is."""
+    """408, 409, 429, 5xx, timeouts, dropped connections and garbled bodies are worth another try; nothing else is."""
+    if isinstance(exc, BadResponse):
+        return True
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code in RETRYABLE_STATUS or exc.status_code >= 500
     return isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError))
@@ -65,6 +71,8 @@ def describe(exc: BaseException) -> tuple[str, str]:
             if isinstance(err, dict) and err.get("message"):
                 message = str(err["message"])
         return f"http_{exc.status_code}", message.splitlines()[0][:500] if message else f"HTTP {exc.status_code}"
+    if isinstance(exc, BadResponse):
+        return "bad_response", str(exc)
     if isinstance(exc, openai.APITimeoutError):
         return "timeout", "the request timed out"
     if isinstance(exc, openai.APIConnectionError):

@@ -35,7 +35,8 @@ class RunStats:
     usage: Usage = field(default_factory=Usage)
     started: float = field(default_factory=time.monotonic)
     elapsed: float = 0.0
-    stopped: str | None = None  # "interrupted", "limit" or "max-cost" when the run ended early
+    stopped: str | None = None  # "interrupted", "limit", "max-cost" or "endpoint" when the run ended early
+    stop_reason: str = ""  # for "endpoint": the server's own words
     errors: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
@@ -115,6 +116,8 @@ async def run_requests(
     slots = asyncio.Semaphore(settings.concurrency)
     inflight: set[asyncio.Task[None]] = set()
 
+    streak = _Streak()
+
     def finish(result: Result) -> None:
         used = usage_of(result, price)
         stats.done += 1
@@ -125,6 +128,11 @@ async def run_requests(
         else:
             stats.failed += 1
             stats.errors[result.error or "error"] = stats.errors.get(result.error or "error", 0) + 1
+        streak.see(result)
+        if streak.broken and not stop.is_set():
+            stop.set()
+            stats.stopped = "endpoint"
+            stats.stop_reason = f"{STREAK} requests in a row failed with {result.error}: {result.message}"
         stats.sent, stats.retries = client.sent, client.retries
         stats.elapsed = time.monotonic() - stats.started
         on_result(result, used)
@@ -134,7 +142,11 @@ async def run_requests(
     async def work(req: ChatRequest) -> None:
         slot = Slot(slots, held=True)  # the dispatcher acquired it
         try:
-            finish(await client.complete(req, slot))
+            try:
+                result = await client.complete(req, slot)
+            except Exception as exc:  # a bug or an unforeseen server reply must fail the item, never lose it
+                result = Result(req, "", error=type(exc).__name__, message=str(exc)[:500] or type(exc).__name__)
+            finish(result)
         finally:
             slot.release()
 
@@ -182,6 +194,34 @@ async def run_requests(
     gc.unfreeze()
     stats.elapsed = time.monotonic() - stats.started
     return stats
+
+
+STREAK = 20
+_CONFIG_ERRORS = frozenset({"http_400", "http_401", "http_403", "http_404"})
+
+
+class _Streak:
+    """Consecutive identical failures that say the setup is wrong (bad model name, key, unsupported parameter).
+
+    One such failure belongs to its item; twenty in a row belong to the configuration, and every further request
+    would fail (and may be billed) the same way, so the run stops and says why.
+    """
+
+    def __init__(self) -> None:
+        self.kind: str | None = None
+        self.count = 0
+
+    def see(self, result: Result) -> None:
+        if result.ok or result.cached or result.error not in _CONFIG_ERRORS:
+            self.kind, self.count = None, 0
+        elif result.error == self.kind:
+            self.count += 1
+        else:
+            self.kind, self.count = result.error, 1
+
+    @property
+    def broken(self) -> bool:
+        return self.count >= STREAK
 
 
 async def _drain(

@@ -109,6 +109,7 @@ def run(
     write_records(failures_path, failures)
     report.items_out, report.failures = made, len(failures)
     report.seconds, report.usage, report.stopped = stats.elapsed, stats.usage, stats.stopped
+    report.stop_reason = stats.stop_reason
     if bad.bad_lines:
         report.notes.append(f"{len(bad.bad_lines)} unreadable lines in extract outputs were skipped")
     work.record(
@@ -244,6 +245,7 @@ def _combine(first: RunStats, second: RunStats) -> RunStats:
     first.usage = first.usage + second.usage
     first.elapsed += second.elapsed
     first.stopped = first.stopped or second.stopped
+    first.stop_reason = first.stop_reason or second.stop_reason
     for kind, n in second.errors.items():
         first.errors[kind] = first.errors.get(kind, 0) + n
     return first
