@@ -132,7 +132,7 @@ async def run_requests(
         if streak.broken and not stop.is_set():
             stop.set()
             stats.stopped = "endpoint"
-            stats.stop_reason = f"{STREAK} requests in a row failed with {result.error}: {result.message}"
+            stats.stop_reason = f"{STREAK} requests in a row failed with {result.error}: {result.message}{_hint(result)}"
         stats.sent, stats.retries = client.sent, client.retries
         stats.elapsed = time.monotonic() - stats.started
         on_result(result, used)
@@ -198,6 +198,18 @@ async def run_requests(
 
 STREAK = 20
 _CONFIG_ERRORS = frozenset({"http_400", "http_401", "http_403", "http_404"})
+
+
+def _hint(result: Result) -> str:
+    """What to change for the usual causes of a run of identical 4xx answers."""
+    message = result.message.lower()
+    if "response_format" in message or "json_schema" in message:
+        return " (this endpoint rejects structured output: set endpoint.structured_output: prompt)"
+    if result.error == "http_404" or "model" in message:
+        return " (check endpoint.model / --model against the server's GET /models)"
+    if result.error in ("http_401", "http_403"):
+        return " (check the API key in the variable named by endpoint.api_key_env)"
+    return ""
 
 
 class _Streak:
