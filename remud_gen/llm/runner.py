@@ -132,7 +132,8 @@ async def run_requests(
         if streak.broken and not stop.is_set():
             stop.set()
             stats.stopped = "endpoint"
-            stats.stop_reason = f"{STREAK} requests in a row failed with {result.error}: {result.message}{_hint(result)}"
+            said = f"{result.error}: {result.message}"
+            stats.stop_reason = f"{STREAK} requests in a row failed with {said}{_hint(result)}"
         stats.sent, stats.retries = client.sent, client.retries
         stats.elapsed = time.monotonic() - stats.started
         on_result(result, used)
