@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,9 @@ from remud_gen.filter.settings import FilterSettings
 from remud_gen.filter.shards import read_system_prompts, write_shards
 from remud_gen.io import ReadReport, read_json, read_records, write_json, write_records
 from remud_gen.llm.client import Client, Result
-from remud_gen.llm.dispatch import resolve_all
+from remud_gen.llm.dispatch import price_without_sending, resolve_all
 from remud_gen.llm.journal import Journal
-from remud_gen.llm.runner import Budget, RunStats, estimate
+from remud_gen.llm.runner import Budget, RunStats
 from remud_gen.llm.settings import EndpointSettings
 from remud_gen.prompts import prompts_dir, read_yaml
 from remud_gen.records import Chunk, Failure, Figure, Sample, Usage, Verdict
@@ -82,11 +81,7 @@ def run(
             client = Client(judge_endpoint, journal, api_key)
             requests = list(judge_requests(candidates, sources, judge_prompts, settings.judge))
             if dry_run:
-                n, p, c, cost = estimate(requests, client)
-                asyncio.run(client.aclose())
-                report.extra = {"would_send": n, "est_prompt_tokens": p, "est_completion_tokens": c}
-                report.usage = Usage(prompt_tokens=p, completion_tokens=c, cost=cost)
-                return report
+                return price_without_sending(client, requests, report)
             stats = _judge(client, requests, scores, blind, failures, budget, progress, batch)
     elif dry_run:
         report.extra = {"would_send": 0}

@@ -9,8 +9,9 @@ from typing import Any
 
 from remud_gen.llm.client import Client, Result
 from remud_gen.llm.request import ChatRequest
-from remud_gen.llm.runner import Budget, RunStats, run_requests
+from remud_gen.llm.runner import Budget, RunStats, estimate, run_requests
 from remud_gen.records import Usage
+from remud_gen.report import StageReport
 
 
 def resolve_all(
@@ -58,3 +59,12 @@ def resolve_all(
             await client.aclose()
 
     return asyncio.run(go())
+
+
+def price_without_sending(client: Client, requests: Iterable[ChatRequest], report: StageReport) -> StageReport:
+    """--dry-run: put how many requests would be sent, their estimated tokens and cost in ``report``; send nothing."""
+    n, prompt, completion, cost = estimate(requests, client)
+    asyncio.run(client.aclose())
+    report.extra = {"would_send": n, "est_prompt_tokens": prompt, "est_completion_tokens": completion}
+    report.usage = Usage(prompt_tokens=prompt, completion_tokens=completion, cost=cost)
+    return report

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,10 +10,10 @@ from typing import Any
 from remud_gen.errors import ConfigError
 from remud_gen.io import ReadReport, write_records
 from remud_gen.llm.client import Client, Result
-from remud_gen.llm.dispatch import resolve_all
+from remud_gen.llm.dispatch import price_without_sending, resolve_all
 from remud_gen.llm.journal import Journal
 from remud_gen.llm.request import ChatRequest, Message
-from remud_gen.llm.runner import Budget, RunStats, estimate
+from remud_gen.llm.runner import Budget, RunStats
 from remud_gen.llm.settings import EndpointSettings
 from remud_gen.prompts import ChatPrompt, prompts_dir, read_text
 from remud_gen.records import Failure, Generator, Usage
@@ -92,11 +91,7 @@ def run(
     with Journal(out_dir / "journal.jsonl") as journal:
         client = Client(endpoint, journal, api_key, schema_prompt=schema_hint)
         if dry_run:
-            n, prompt, completion, cost = estimate(_requests(jobs, work.root, settings), client)
-            report.extra = {"would_send": n, "est_prompt_tokens": prompt, "est_completion_tokens": completion}
-            report.usage = Usage(prompt_tokens=prompt, completion_tokens=completion, cost=cost)
-            asyncio.run(client.aclose())
-            return report
+            return price_without_sending(client, _requests(jobs, work.root, settings), report)
         with SampleSink(out_dir) as sink:
             collected = _Collected(samples=sink, failures=missing, keep_originals=settings.language == "both")
             stats = _generate(client, jobs, work.root, settings, endpoint, budget, progress, batch, collected)
