@@ -39,6 +39,10 @@ FormatOpt = Annotated[
     list[str] | None,
     typer.Option("--format", help="Also write this format beside the ShareGPT shards: openai or hf (repeatable)."),
 ]
+DetectorOpt = Annotated[
+    str | None,
+    typer.Option("--detector", help="Figure finder on scanned pages: analysis, or vlm (the endpoint, cross-checked)."),
+]
 NoJudgeOpt = Annotated[bool, typer.Option("--no-judge", help="Rule checks and dedup only; no judge model.")]
 
 
@@ -49,14 +53,23 @@ def extract(
     password: PasswordOpt = None,
     workers: WorkersOpt = None,
     dpi: Annotated[int | None, typer.Option("--dpi", help="Render resolution of figure crops.")] = None,
+    detector: DetectorOpt = None,
+    base_url: BaseUrlOpt = None,
+    model: ModelOpt = None,
+    concurrency: ConcurrencyOpt = None,
 ) -> None:
     """Find text chunks and figures (crop, caption, panel, legend, is-ultrasound) in PDFs and images.
+
+    With --detector vlm the vision endpoint boxes the figures of scanned pages, cross-checked with image analysis.
 
     \b
     Example:
       remud-gen extract books/ atlas.pdf -o out/
+      remud-gen extract scans/ -o out/ --detector vlm --base-url http://127.0.0.1:8000/v1
     """
-    cfg = load_config(config, {"extract.password": password, "extract.dpi": dpi, "workers": workers})
+    overrides = endpoint_overrides(base_url, model, concurrency)
+    overrides |= {"extract.password": password, "extract.dpi": dpi, "extract.detector": detector, "workers": workers}
+    cfg = load_config(config, overrides)
     finish([_extract(cfg, inputs, out)])
 
 
@@ -136,7 +149,7 @@ def run(
     overrides |= {"extract.password": password, "workers": workers}
     cfg = load_config(config, overrides)
     reports = [_extract(cfg, inputs, out)]
-    if reports[0].items_out == 0:
+    if reports[0].items_out == 0 or reports[0].stopped:
         finish(reports)
         return
     budget = Budget(max_cost=max_cost)
@@ -152,7 +165,15 @@ def run(
 def _extract(cfg: Config, inputs: list[Path], out: Path) -> StageReport:
     from remud_gen.extract import stage as extract_stage
 
-    return extract_stage.run(WorkDir(out), inputs, cfg.extract, workers=cfg.workers, progress=count_progress)
+    return extract_stage.run(
+        WorkDir(out),
+        inputs,
+        cfg.extract,
+        workers=cfg.workers,
+        progress=count_progress,
+        endpoint=cfg.endpoint,
+        api_key=api_key(cfg.endpoint),
+    )
 
 
 def _synthesize(cfg: Config, work: Path, budget: Budget, dry_run: bool, batch: bool) -> StageReport:

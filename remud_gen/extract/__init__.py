@@ -8,16 +8,20 @@ libraries load when a document is processed.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from remud_gen.extract.result import FileResult
 from remud_gen.extract.settings import ExtractSettings
 
+if TYPE_CHECKING:
+    from remud_gen.extract.vlm.job import VlmJob
 
-def process_file(path: Path, work: Path, settings: ExtractSettings) -> FileResult:
+
+def process_file(path: Path, work: Path, settings: ExtractSettings, vlm: VlmJob | None = None) -> FileResult:
     """Extract one PDF or image file; see `remud_gen.extract.core.process_file`."""
     from remud_gen.extract.core import process_file as process
 
-    return process(path, work, settings)
+    return process(path, work, settings, vlm)
 
 
 __all__ = ["ExtractSettings", "FileResult", "process_file"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from remud_gen.errors import InputError
 from remud_gen.extract.crops import wait_for_writes
@@ -11,6 +12,9 @@ from remud_gen.extract.imagefile import IMAGE_SUFFIXES, extract_image
 from remud_gen.extract.pdf import extract_pdf
 from remud_gen.extract.result import FileResult
 from remud_gen.extract.settings import ExtractSettings
+
+if TYPE_CHECKING:
+    from remud_gen.extract.vlm.job import VlmJob
 
 
 def file_sha256(path: Path) -> str:
@@ -22,7 +26,7 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def process_file(path: Path, work: Path, settings: ExtractSettings) -> FileResult:
+def process_file(path: Path, work: Path, settings: ExtractSettings, vlm: VlmJob | None = None) -> FileResult:
     """Extract one PDF or image file.
 
     Crops are written to WORK/extract/images/<sha256[:20]>.png|.jpg (atomically, once per content); the records
@@ -33,6 +37,7 @@ def process_file(path: Path, work: Path, settings: ExtractSettings) -> FileResul
             the captions.csv / captions.json sidecar convention).
         work: the work directory (WORK).
         settings: extract settings.
+        vlm: the vision endpoint for `settings.detector == "vlm"` (None: scanned pages keep image analysis).
 
     Returns:
         The Document, its Figure panels, its text Chunks, and one-line warnings about parts that were skipped.
@@ -58,7 +63,7 @@ def process_file(path: Path, work: Path, settings: ExtractSettings) -> FileResul
         raise InputError(f"{path.name}: the file is empty")
     try:
         if suffix == ".pdf":
-            return extract_pdf(path, work, settings, sha)
+            return extract_pdf(path, work, settings, sha, vlm)
         return extract_image(path, work, settings, sha)
     finally:
         wait_for_writes()  # records name crops that are written on a background thread

@@ -82,7 +82,8 @@ def analyse(pages: list[PageData], settings: ExtractSettings) -> Analysis:
         page_box: BBox = (0.0, 0.0, p.size[0], p.size[1])
         regions: list[tuple[BBox, str]]
         if p.scanned:
-            regions = [(b, "detected") for b in p.detected if _grid(b) not in stamps]
+            sources = p.detected_sources or ["detected"] * len(p.detected)
+            regions = [(b, s) for b, s in zip(p.detected, sources, strict=True) if _grid(b) not in stamps]
         else:
             found = figure_regions(
                 p.rasters,

@@ -32,6 +32,7 @@ class PageData:
     vectors: list[Graphic] = field(default_factory=list)
     scanned: bool = False
     detected: list[BBox] = field(default_factory=list)
+    detected_sources: list[str] = field(default_factory=list)  # per detected box; empty: all image analysis
 
 
 def usable_text(lines: list[Line]) -> bool:

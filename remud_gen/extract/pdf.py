@@ -7,6 +7,7 @@ and drops the pixmap, and MuPDF's object store is shrunk every few pages.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pymupdf
 
@@ -18,6 +19,10 @@ from remud_gen.extract.render import render_page_figures
 from remud_gen.extract.result import FileResult
 from remud_gen.extract.settings import ExtractSettings
 from remud_gen.records import Document, Figure
+
+if TYPE_CHECKING:
+    from remud_gen.extract.vlm.detect import VlmOutcome
+    from remud_gen.extract.vlm.job import VlmJob
 
 SHRINK_EVERY = 25
 
@@ -49,13 +54,11 @@ def _short(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
 
 
-def extract_pdf(path: Path, work: Path, settings: ExtractSettings, sha: str) -> FileResult:
+def extract_pdf(path: Path, work: Path, settings: ExtractSettings, sha: str, vlm: VlmJob | None = None) -> FileResult:
     """Document, figures and chunks of one PDF (see `remud_gen.extract.process_file`)."""
     prefix = sha[:12]
     warnings: list[str] = []
-    if settings.detector == "vlm":
-        # The vision-endpoint detector needs the model client, which worker processes do not hold.
-        warnings.append("detector 'vlm' is not available here; scanned pages used image analysis")
+    outcome = None
     with open_pdf(path, settings.password) as doc:
         pages: list[PageData] = []
         for i in range(doc.page_count):
@@ -68,6 +71,8 @@ def extract_pdf(path: Path, work: Path, settings: ExtractSettings, sha: str) -> 
                 pymupdf.TOOLS.store_shrink(100)
         if doc.page_count and all(not p.blocks and not p.rasters and not p.detected for p in pages) and warnings:
             raise InputError(f"{path.name}: no page could be read ({warnings[0]}); the file is damaged")
+        if settings.detector == "vlm":
+            outcome = _vlm_pass(doc, pages, vlm, settings, work, sha, warnings)
         result = analyse(pages, settings)
         by_page: dict[int, list] = {}
         for d in result.drafts:
@@ -108,4 +113,24 @@ def extract_pdf(path: Path, work: Path, settings: ExtractSettings, sha: str) -> 
         figures=len(figures),
         chunks=len(chunks),
     )
-    return FileResult(document=document, figures=figures, chunks=chunks, warnings=warnings)
+    return FileResult(document=document, figures=figures, chunks=chunks, warnings=warnings, vlm=outcome)
+
+
+def _vlm_pass(
+    doc: pymupdf.Document,
+    pages: list[PageData],
+    vlm: VlmJob | None,
+    settings: ExtractSettings,
+    work: Path,
+    sha: str,
+    warnings: list[str],
+) -> VlmOutcome | None:
+    """The seam to the VLM detector: scanned pages' analysis boxes in, cross-checked boxes out (in place)."""
+    if not any(p.scanned for p in pages):
+        return None
+    if vlm is None:  # called as a library without an endpoint: say so, keep the analysis boxes
+        warnings.append("detector 'vlm' has no endpoint here; scanned pages used image analysis")
+        return None
+    from remud_gen.extract.vlm.detect import detect_pages
+
+    return detect_pages(doc, pages, vlm, settings, work, sha[:16], warnings)

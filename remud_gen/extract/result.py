@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from remud_gen.records import Chunk, Document, Figure
+
+if TYPE_CHECKING:
+    from remud_gen.extract.vlm.detect import VlmOutcome
 
 
 @dataclass
@@ -15,3 +19,4 @@ class FileResult:
     figures: list[Figure] = field(default_factory=list)
     chunks: list[Chunk] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    vlm: VlmOutcome | None = None  # what the VLM detector did (detector: vlm, documents with scanned pages)

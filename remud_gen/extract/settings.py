@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from remud_gen.extract.vlm.settings import VlmSettings
+
 
 class ExtractSettings(BaseModel):
     """Everything `process_file` needs to know; picklable, so it can be handed to worker processes."""
@@ -25,8 +27,10 @@ class ExtractSettings(BaseModel):
         "auto", description="OCR scanned pages: auto = pages without a usable text layer; on = every page; off = never"
     )
     detector: Literal["analysis", "vlm"] = Field(
-        "analysis", description="figure detector on scanned pages: image analysis, or the vision endpoint"
+        "analysis",
+        description="figure detector on scanned pages: image analysis, or the vision endpoint cross-checked with it",
     )
+    vlm: VlmSettings = Field(default_factory=VlmSettings, description="the vision-endpoint detector (detector: vlm)")
     ultrasound_threshold: float = Field(
         0.5, ge=0, le=1, description="ultrasound_score at or above which a figure is marked is_ultrasound"
     )

@@ -22,7 +22,10 @@ from remud_gen.errors import RemudError, UserError
 from remud_gen.extract.core import process_file
 from remud_gen.extract.inputs import expand
 from remud_gen.extract.settings import ExtractSettings
+from remud_gen.extract.vlm.job import VlmJob
+from remud_gen.extract.vlm.plan import VlmPlan, incomplete, plan, summarise
 from remud_gen.io import atomic_open, write_records
+from remud_gen.llm.settings import EndpointSettings
 from remud_gen.records import Chunk, Document, Failure, Figure
 from remud_gen.report import StageReport
 from remud_gen.workdir import WorkDir, file_digest, fingerprint
@@ -35,6 +38,7 @@ class _Cached:
     document: Document
     figures: list[Figure]
     chunks: list[Chunk]
+    vlm: dict[str, Any] | None
 
 
 def run(
@@ -44,6 +48,8 @@ def run(
     *,
     workers: int = 0,
     progress: Callable[[str, int], Any] | None = None,
+    endpoint: EndpointSettings | None = None,
+    api_key: str = "",
 ) -> StageReport:
     """Extract text chunks and figures from ``inputs`` into WORK/extract.
 
@@ -53,6 +59,8 @@ def run(
         settings: extract settings.
         workers: worker processes (0: one per core; 1: in this process).
         progress: a context-manager factory `(description, total) -> advance(n)` for a page-counting bar.
+        endpoint: the vision endpoint, used when `settings.detector` is "vlm" (None: the default endpoint).
+        api_key: its key.
 
     Example:
         >>> run(WorkDir(Path("out")), [Path("books/")], ExtractSettings())
@@ -71,7 +79,8 @@ def run(
             failures.append(
                 Failure(item=str(path), stage=STAGE, error="InputError", message=f"cannot read {path}: {exc}")
             )
-    settings_fp = fingerprint(settings.model_dump(mode="json"))
+    vlm = plan(settings, endpoint, api_key)
+    settings_fp = fingerprint(settings.model_dump(mode="json"), vlm.identity(settings))
     outputs = [out / n for n in ("documents.jsonl", "chunks.jsonl", "figures.jsonl", "failures.jsonl")]
     fp = fingerprint(sorted(digests.values()), settings_fp, [f.message for f in failures])
     report = StageReport(stage=STAGE, items_in=len(found.files) + len(found.problems))
@@ -82,9 +91,13 @@ def run(
         report.problems = [f.message for f in failures]
         return report
 
-    todo = {p: cache_dir / f"{d[:16]}-{settings_fp[:8]}.json" for p, d in digests.items()}
-    pending = [p for p, c in todo.items() if not c.exists()]
-    for path, message, kind in _extract_all(pending, todo, work.root, settings, workers, progress):
+    todo, pending = _todo(digests, cache_dir, settings_fp, vlm.active)
+    if pending and vlm.active:
+        vlm.check()  # once, here: a dead endpoint is one line, not a warning per page per worker
+        if vlm.unreachable:
+            settings_fp = fingerprint(settings.model_dump(mode="json"), vlm.identity(settings))
+            todo, pending = _todo(digests, cache_dir, settings_fp, False)
+    for path, message, kind in _extract_all(pending, todo, work.root, settings, workers, progress, vlm):
         failures.append(Failure(item=str(path), stage=STAGE, error=kind, message=message))
 
     documents, chunks, figures = [], [], []
@@ -96,6 +109,8 @@ def run(
         documents.append(doc.document)
         chunks += doc.chunks
         figures += doc.figures
+        if doc.vlm:
+            vlm.outcomes.append({"doc": doc.document.doc, **doc.vlm})
     write_records(out / "documents.jsonl", documents)
     write_records(out / "chunks.jsonl", chunks)
     write_records(out / "figures.jsonl", figures)
@@ -110,9 +125,13 @@ def run(
         "chunks": len(chunks),
         "ultrasound": sum(f.is_ultrasound for f in figures),
     }
+    vlm_counts = summarise(vlm, report, len(pending))
+    if vlm_counts:
+        report.extra["vlm"] = vlm_counts
     work.record(
         STAGE,
-        status="done" if not failures else "done-with-failures",
+        status=report.stopped
+        or ("done" if not failures and not vlm_counts.get("failed_pages") else "done-with-failures"),
         fingerprint=fp,
         config={"extract": _public(settings)},
         inputs=[str(p) for p in found.files],
@@ -124,8 +143,24 @@ def run(
             "failures": len(failures),
         },
         timings={"seconds": round(report.seconds, 3)},
+        **({"vlm": vlm_counts, "usage": report.usage.model_dump()} if vlm_counts else {}),
     )
     return report
+
+
+def _todo(
+    digests: dict[Path, str], cache_dir: Path, settings_fp: str, vlm: bool
+) -> tuple[dict[Path, Path], list[Path]]:
+    """Each file's cache, and the files to extract: one per missing cache, or per cache whose VLM pass left pages
+    without boxes (same content once: two names of one file must not share a VLM journal at the same time)."""
+    todo = {p: cache_dir / f"{d[:16]}-{settings_fp[:8]}.json" for p, d in digests.items()}
+    pending: dict[Path, Path] = {}
+    for path, cache in todo.items():
+        if cache in pending.values():
+            continue
+        if not cache.exists() or (vlm and incomplete(_cached_vlm(cache))):
+            pending[path] = cache
+    return todo, list(pending)
 
 
 def _extract_all(
@@ -135,24 +170,26 @@ def _extract_all(
     settings: ExtractSettings,
     workers: int,
     progress: Callable[[str, int], Any] | None,
+    vlm: VlmPlan,
 ) -> Iterator[tuple[Path, str, str]]:
     """Extract each pending file into its cache; yield (file, message, error class) for each that fails."""
     if not pending:
         return
     total = sum(_page_count(p) for p in pending)
     n_workers = min(len(pending), workers or (os.cpu_count() or 1))
+    job = vlm.job(n_workers)
     bar = progress("extract", total) if progress else contextlib.nullcontext(lambda n: None)
     with bar as advance:
         if n_workers <= 1:
             for path in pending:
-                failure = _one(path, caches[path], root, settings)
+                failure = _one(path, caches[path], root, settings, job)
                 advance(_page_count(path))
                 if failure:
                     yield path, *failure
             return
         with ProcessPoolExecutor(max_workers=n_workers, mp_context=get_context("spawn")) as pool:
             futures: dict[Future[tuple[str, str] | None], Path] = {
-                pool.submit(_one, p, caches[p], root, settings): p for p in pending
+                pool.submit(_one, p, caches[p], root, settings, job): p for p in pending
             }
             for future, path in futures.items():
                 try:
@@ -164,10 +201,10 @@ def _extract_all(
                     yield path, *failure
 
 
-def _one(path: Path, cache: Path, root: Path, settings: ExtractSettings) -> tuple[str, str] | None:
+def _one(path: Path, cache: Path, root: Path, settings: ExtractSettings, vlm: VlmJob | None) -> tuple[str, str] | None:
     """Extract one file into its cache file; returns (message, error class) on failure. Runs in a worker."""
     try:
-        result = process_file(path, root, settings)
+        result = process_file(path, root, settings, vlm)
     except UserError as exc:
         return str(exc), type(exc).__name__
     except RemudError as exc:
@@ -178,6 +215,7 @@ def _one(path: Path, cache: Path, root: Path, settings: ExtractSettings) -> tupl
         "document": result.document.model_dump(mode="json"),
         "figures": [f.model_dump(mode="json") for f in result.figures],
         "chunks": [c.model_dump(mode="json") for c in result.chunks],
+        "vlm": result.vlm.as_dict() if result.vlm is not None else None,
     }
     with atomic_open(cache) as fh:
         json.dump(payload, fh, ensure_ascii=False)
@@ -190,7 +228,16 @@ def _read_cache(path: Path) -> _Cached:
         document=Document.model_validate(data["document"]),
         figures=[Figure.model_validate(f) for f in data["figures"]],
         chunks=[Chunk.model_validate(c) for c in data["chunks"]],
+        vlm=data.get("vlm"),
     )
+
+
+def _cached_vlm(path: Path) -> dict[str, Any] | None:
+    """The VLM outcome stored with a cached document (None when there is none or the cache is unreadable)."""
+    try:
+        return _read_cache(path).vlm if path.exists() else None
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def _page_count(path: Path) -> int:

@@ -50,10 +50,9 @@ def _encode(path: Path, max_pixels: int) -> str:
             img: Image.Image = im
     except (OSError, Image.DecompressionBombError) as exc:
         raise InputError(f"cannot read image {path}: {exc}; re-run extract to recreate it") from exc
-    w, h = img.size
-    if w * h > max_pixels:
-        scale = math.sqrt(max_pixels / (w * h))
-        img = img.resize((max(1, int(w * scale)), max(1, int(h * scale))), Image.Resampling.LANCZOS)
+    size = fit_size(*img.size, max_pixels)
+    if size != img.size:
+        img = img.resize(size, Image.Resampling.LANCZOS)
     buf = io.BytesIO()
     if _wants_png(img):
         img.save(buf, format="PNG", optimize=False)
@@ -62,6 +61,17 @@ def _encode(path: Path, max_pixels: int) -> str:
         img.convert("RGB").save(buf, format="JPEG", quality=90)
         mime = "image/jpeg"
     return f"data:{mime};base64,{base64.b64encode(buf.getvalue()).decode('ascii')}"
+
+
+def fit_size(width: int, height: int, max_pixels: int) -> tuple[int, int]:
+    """The (width, height) an image of this size is sent at: scaled down uniformly to at most ``max_pixels``.
+
+    The VLM detector maps boxes back through this size, so it is the one place the downscale is decided.
+    """
+    if width * height <= max_pixels:
+        return width, height
+    scale = math.sqrt(max_pixels / (width * height))
+    return max(1, int(width * scale)), max(1, int(height * scale))
 
 
 def _wants_png(img: Image.Image) -> bool:

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+from remud_gen.stub.boxes import box_answer
 from remud_gen.stub.compose import Composer
 from remud_gen.stub.errors import bad_request
 from remud_gen.stub.exam import check_extensions, exam_answer
@@ -92,6 +93,9 @@ def complete(req: ChatRequest, settings: StubSettings, fault: str | None = None)
 
 
 def _content(req: ChatRequest, composer: Composer, settings: StubSettings) -> str:
+    boxes = box_answer(req, settings)  # a grounding request: boxes from the pixels (see boxes.py)
+    if boxes is not None:
+        return boxes
     prompted = _prompted_schema(req.texts) if req.format == "text" else None
     if req.format == "text" and prompted is None:
         return _text(req, composer)

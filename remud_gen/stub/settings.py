@@ -38,6 +38,13 @@ class StubSettings(BaseModel):
     continue_final_message: bool = Field(
         default=True, description="honour vLLM's continue_final_message (false: 400, as OpenAI)"
     )
+    box_format: Literal["qwen", "norm1000"] = Field(
+        default="qwen", description="box answers (prompts naming bbox_2d): qwen pixels of the resized image, or 0-1000"
+    )
+    box_min_pixels: int = Field(default=56 * 56, ge=28 * 28, description="qwen box format: smart-resize min_pixels")
+    box_max_pixels: int = Field(
+        default=28 * 28 * 16384, ge=28 * 28, description="qwen box format: smart-resize max_pixels"
+    )
 
     fault_429: Rate = Field(default=0.0, ge=0, le=1)
     fault_500: Rate = Field(default=0.0, ge=0, le=1)
