@@ -55,16 +55,15 @@ def parse_boxes(text: str) -> list[RawBox]:
     tokens = [RawBox(_four(m.groups()[1:]), (m.group("label") or "").strip()) for m in _TOKENS.finditer(body)]
     if tokens:
         return tokens
+    # Cut off, or prose between loose objects: every complete object that holds a box.
+    loose = [b for m in _OBJECT.finditer(body) for b in _walk(_loads(m.group(0)))[0]]
     fenced = _FENCE.search(body)
-    candidates = [fenced.group(1), body] if fenced else [body]
-    for candidate in candidates:
+    for candidate in [fenced.group(1), body] if fenced else [body]:
         value = _first_json(candidate)
         if value is not None:
             boxes, empty = _walk(value)
             if boxes or empty:
-                return boxes
-    # Cut off, or prose around loose objects: keep every complete object that holds a box.
-    loose = [b for m in _OBJECT.finditer(body) for b in _walk(_loads(m.group(0)))[0]]
+                return loose if len(loose) > len(boxes) else boxes
     if loose:
         return loose
     raise ValueError(f"no boxes in the answer: {body[:120]!r}")
