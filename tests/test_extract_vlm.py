@@ -151,3 +151,35 @@ def test_unreachable_endpoint_falls_back_to_image_analysis_and_exits_3(
     assert code == 0, output
     assert "vlm" in {f["source"] for f in _figures(out)}
     assert _vlm_counts(out)["pages"] == 8
+
+
+def test_every_page_refused_stops_with_the_servers_reason(
+    tmp_path: Path, scans: tuple[list[Path], list[dict[str, Any]]]
+) -> None:
+    """The endpoint answers /models but refuses every box request (a wrong model name): exit 3 with its reason."""
+    out = tmp_path / "work"
+    with BackgroundStub(strict_model=True, model="gpt-4o") as stub:
+        code, output = _extract(scans[0][-1:], out, _config(tmp_path, "norm1000"), stub.base_url, "no-such-model")
+    assert code == 3, output
+    errors = {line for line in output.splitlines() if line.startswith("error:")}
+    assert len(errors) == 1 and "no page got boxes" in errors.pop() and "http_404" in output, output
+    assert {f["source"] for f in _figures(out)} == {"detected"}
+
+
+def test_pages_left_without_boxes_are_redone_by_the_next_run(
+    tmp_path: Path, scans: tuple[list[Path], list[dict[str, Any]]]
+) -> None:
+    pdfs = scans[0][-1:]
+    out = tmp_path / "work"
+    config = _config(tmp_path, "norm1000")
+    config.write_text(config.read_text() + "endpoint:\n  max_retries: 0\n")
+    with BackgroundStub(box_format="norm1000", fault_500=1.0) as stub:
+        code, output = _extract(pdfs, out, config, stub.base_url, "gpt-4o")
+    assert code == 3 and "http_500" in output, output
+    assert _vlm_counts(out)["failed_pages"] == 4
+    with BackgroundStub(box_format="norm1000") as stub:
+        code, output = _extract(pdfs, out, config, stub.base_url, "gpt-4o")
+    assert code == 0, output
+    counts = _vlm_counts(out)
+    assert counts["failed_pages"] == 0 and counts["http_attempts"] == 4
+    assert "vlm" in {f["source"] for f in _figures(out)}

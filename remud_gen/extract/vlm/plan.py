@@ -109,7 +109,11 @@ def summarise(vlm: VlmPlan, report: StageReport, documents: int) -> dict[str, An
         f"{counts.disagreements} disagreement(s) ({counts.conflict} conflicting, {counts.rejected} rejected, "
         f"{counts.analysis_only} seen by image analysis only)"
     )
-    if failed:
+    if failed and failed == pages:
+        # Every page failed although the endpoint answered: a setup problem (model name, key, parameters).
+        report.stopped = "endpoint"
+        report.stop_reason = f"vlm detector: no page got boxes (first: {errors[0] if errors else '?'})"
+    elif failed:
         report.notes.append(
             f"vlm detector: {failed} page(s) got no boxes and kept image analysis "
             f"(first: {errors[0] if errors else '?'}); run again to retry them"
