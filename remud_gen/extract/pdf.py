@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pymupdf
 
 from remud_gen.errors import InputError
+from remud_gen.extract.boilerplate import content_paragraphs
 from remud_gen.extract.chunks import make_chunks
 from remud_gen.extract.document import analyse
 from remud_gen.extract.pages import PageData, read_page
@@ -94,7 +95,7 @@ def extract_pdf(path: Path, work: Path, settings: ExtractSettings, sha: str, vlm
             pymupdf.TOOLS.store_shrink(100)
         page_count = doc.page_count
     chunks = make_chunks(
-        result.paras,
+        list(content_paragraphs(result.paras)) if settings.drop_apparatus else result.paras,
         doc=path.name,
         prefix=prefix,
         language=result.language,

@@ -23,6 +23,10 @@ class ExtractSettings(BaseModel):
     )
     chunk_chars: int = Field(1200, ge=200, description="target length of a text chunk in characters")
     chunk_overlap: int = Field(150, ge=0, description="characters repeated at the start of the next chunk")
+    drop_apparatus: bool = Field(
+        True,
+        description="leave references, acknowledgements, licences, contents pages and bare number tables out of chunks",
+    )
     ocr: Literal["auto", "on", "off"] = Field(
         "auto", description="OCR scanned pages: auto = pages without a usable text layer; on = every page; off = never"
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import time
+from email.utils import parsedate_to_datetime
 
 import openai
 
@@ -41,7 +43,7 @@ def is_connection_failure(exc: BaseException) -> bool:
 
 
 def retry_after(exc: BaseException) -> float | None:
-    """Seconds the server asked us to wait (`retry-after-ms` or `retry-after`), if it said."""
+    """Seconds the server asked us to wait (`retry-after-ms`, or `retry-after` in seconds or as an HTTP date)."""
     if not isinstance(exc, openai.APIStatusError):
         return None
     headers = exc.response.headers
@@ -51,6 +53,10 @@ def retry_after(exc: BaseException) -> float | None:
             try:
                 return max(0.0, float(value) * scale)
             except ValueError:
+                pass
+            try:  # RFC 9110 also allows "Wed, 21 Oct 2015 07:28:00 GMT"
+                return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+            except (TypeError, ValueError):
                 continue
     return None
 
