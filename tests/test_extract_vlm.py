@@ -38,14 +38,15 @@ def scans(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], list[di
 def _config(tmp_path: Path, box_format: str, max_pixels: int = PROCESSOR_MAX, workers: int = 1) -> Path:
     vlm = {"box_format": box_format, "max_pixels": max_pixels}
     path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump({"extract": {"ocr": "off", "detector": "vlm", "vlm": vlm}, "workers": workers}))
+    path.write_text(yaml.safe_dump({"extract": {"ocr": "off", "vlm": vlm}, "workers": workers}))
     return path
 
 
 def _extract(
     scans: list[Path], out: Path, config: Path, base_url: str, model: str = "Qwen/Qwen2.5-VL-7B-Instruct"
 ) -> tuple[int, str]:
-    args = ["extract", *map(str, scans), "-o", str(out), "-c", str(config), "--base-url", base_url, "--model", model]
+    args = ["extract", *map(str, scans), "-o", str(out), "-c", str(config), "--detector", "vlm"]
+    args += ["--base-url", base_url, "--model", model]
     result = CliRunner().invoke(app, args)
     return result.exit_code, result.output + (result.stderr if result.stderr_bytes is not None else "")
 
@@ -183,3 +184,13 @@ def test_pages_left_without_boxes_are_redone_by_the_next_run(
     counts = _vlm_counts(out)
     assert counts["failed_pages"] == 0 and counts["http_attempts"] == 4
     assert "vlm" in {f["source"] for f in _figures(out)}
+
+
+def test_born_digital_pages_send_nothing(tmp_path: Path) -> None:
+    sample = sample_mod.write_sample(tmp_path / "sample")
+    out = tmp_path / "work"
+    with BackgroundStub() as stub:
+        code, output = _extract(sample.pdfs[-1:], out, _config(tmp_path, "auto"), stub.base_url)
+    assert code == 0, output
+    assert _vlm_counts(out) == {"pages": 0} and "vlm detector" not in output
+    assert {f["source"] for f in _figures(out)} == {"embedded"}

@@ -100,6 +100,8 @@ def summarise(vlm: VlmPlan, report: StageReport, documents: int) -> dict[str, An
         sent += o["sent"]
         cached += o["from_journal"]
     report.usage = report.usage + usage
+    if not pages:
+        return {"pages": 0}
     summary = {k: v for k, v in vars(counts).items() if k != "iou_sum"}
     summary |= {"pages": pages, "failed_pages": failed, "http_attempts": sent, "from_journal": cached}
     summary["mean_match_iou"] = round(counts.iou_sum / counts.matched, 3) if counts.matched else None
