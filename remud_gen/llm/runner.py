@@ -190,6 +190,9 @@ async def run_requests(
             task = loop.create_task(work(req))
             inflight.add(task)
             task.add_done_callback(inflight.discard)
+            # Let the request start before the next one is built: at start-up the whole first wave would otherwise
+            # be built before any byte left, and the server's work on it could not overlap ours.
+            await asyncio.sleep(0)
         if inflight:
             await _drain(inflight, stop, hard_stop, settings.grace_s)
     gc.unfreeze()
