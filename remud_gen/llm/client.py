@@ -37,7 +37,6 @@ from remud_gen.llm.errors import (
     is_retryable,
     retry_after,
 )
-from remud_gen.llm.images import data_url
 from remud_gen.llm.journal import Answer, Journal
 from remud_gen.llm.ratelimit import RateLimiter
 from remud_gen.llm.request import ChatRequest, estimate_tokens
@@ -391,6 +390,8 @@ class Client:
     def _message(self, role: str, text: str, images: tuple[Path, ...]) -> dict[str, Any]:
         if not images:
             return {"role": role, "content": text}
+        from remud_gen.llm.images import data_url  # PIL is imported only by runs that send images
+
         parts: list[dict[str, Any]] = [{"type": "text", "text": text}]
         for path in images:
             parts.append({"type": "image_url", "image_url": {"url": data_url(path, self.settings.image_max_pixels)}})
