@@ -30,8 +30,14 @@ def request_progress(description: str, total: int) -> Iterator[Callable[[RunStat
         transient=False,
     )
     task = bar.add_task(description, total=total, rate="")
+    shown = -1.0
 
     def update(stats: RunStats) -> None:
+        # Called once per answer on the event loop; the bar redraws ten times a second, so more is wasted work there.
+        nonlocal shown
+        if bar.disable or (stats.elapsed - shown < 0.1 and stats.done < stats.total):
+            return
+        shown = stats.elapsed
         secs = max(stats.elapsed, 1e-6)
         tokens = stats.usage.prompt_tokens + stats.usage.completion_tokens
         rate = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,25 @@ def test_server_errors_and_dropped_connections_are_retried(fault: str) -> None:
     with BackgroundStub(**{f"fault_{fault}": 0.5, "max_faults_per_request": 2}) as stub:
         results, _ = run_all(Client(settings(stub.base_url), None, "k"), [request(i) for i in range(12)])
         assert all(r.ok for r in results)
+
+
+@pytest.mark.parametrize(("max_retries", "attempts"), [(0, 1), (1, 2), (3, 4)])
+def test_every_attempt_is_counted_and_retries_stop_at_the_limit(max_retries: int, attempts: int) -> None:
+    with BackgroundStub(fault_500=1.0) as stub:
+        client = Client(settings(stub.base_url, max_retries=max_retries), None, "k")
+        results, stats = run_all(client, [request(1)])
+        assert results[0].error == "http_500" and results[0].attempts == attempts
+        assert stub.stats()["by_path"]["/v1/chat/completions"] == attempts
+        assert stats.sent == attempts and stats.retries == attempts - 1
+
+
+@pytest.mark.parametrize("faults", [1, 2])
+def test_each_retry_waits_what_the_server_asked(faults: int) -> None:
+    with BackgroundStub(fault_429=1.0, retry_after_s=0.2, max_faults_per_request=faults) as stub:
+        started = time.monotonic()
+        results, stats = run_all(Client(settings(stub.base_url), None, "k"), [request(1)])
+        assert results[0].ok and results[0].attempts == faults + 1 and stats.retries == faults
+        assert time.monotonic() - started >= 0.2 * faults
 
 
 def test_oversized_request_fails_at_once_with_the_servers_message() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 import signal
 
@@ -115,6 +116,10 @@ async def _chat(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
     settings = state.settings
     arrived = asyncio.get_running_loop().time()
+    if settings.latency_s:
+        # Requests read in the same turn of the loop arrived together: each takes its arrival time before any of them
+        # builds its answer, or the last of a burst would count the others' compute as latency of its own.
+        await asyncio.sleep(0)
     raw = await request.read()
     if len(raw) > settings.max_body_bytes:
         raise ApiError(413, f"Request body exceeds {settings.max_body_bytes} bytes.", code="request_too_large")
@@ -131,6 +136,7 @@ async def _chat(request: web.Request) -> web.StreamResponse:
     # The answer is made first and the latency counts from arrival, as a model's latency does: a burst of requests
     # waking together would otherwise queue for the CPU and add their compute time to the configured latency.
     body = complete(req, settings, fault) if fault not in ("500", "503", "drop") else None
+    text = json.dumps(body) if body is not None else ""  # serialised before the wait, so the answer leaves on time
     if settings.latency_s:
         await asyncio.sleep(max(0.0, settings.latency_s - (asyncio.get_running_loop().time() - arrived)))
     if fault == "slow":
@@ -146,7 +152,7 @@ async def _chat(request: web.Request) -> web.StreamResponse:
     headers = state.window.headers()
     if fault == "bad_body":
         return bad_body(body, headers)
-    return web.json_response(body, headers=headers)
+    return web.Response(text=text, content_type="application/json", headers=headers)
 
 
 async def _stats(request: web.Request) -> web.Response:

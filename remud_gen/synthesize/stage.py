@@ -148,12 +148,16 @@ def _generate(
     batch: bool,
     out: _Collected,
 ) -> RunStats:
+    generators: dict[tuple[str, str], Generator] = {}  # one record per prompt, not one per answer
+
     def on_result(result: Result, usage: Usage) -> None:
         job: Job = result.request.meta["job"]
         if not result.ok or result.answer is None:
             out.fail(result)
             return
-        generator = _generator(endpoint, job.task.prompt(job.language))
+        generator = generators.get((job.task.kind, job.language))
+        if generator is None:
+            generator = generators[job.task.kind, job.language] = _generator(endpoint, job.task.prompt(job.language))
         sample = to_sample(
             job.task,
             job.unit,
