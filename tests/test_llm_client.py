@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +38,19 @@ def request(i: int, *, images: tuple[Path, ...] = (), schema: dict[str, Any] | N
     )
 
 
+TRANSPORT = {"name": "sdk"}  # set per test by the `transport` fixture: every test here runs on both transports
+
+
+@pytest.fixture(autouse=True, params=["sdk", "aiohttp"])
+def transport(request: pytest.FixtureRequest) -> Iterator[str]:
+    TRANSPORT["name"] = request.param
+    yield request.param
+    TRANSPORT["name"] = "sdk"
+
+
 def settings(url: str, **kw: Any) -> EndpointSettings:
     base = {"base_url": url, "model": "stand-in", "concurrency": 8, "backoff_base_s": 0.01, "timeout_s": 5}
-    return EndpointSettings.model_validate(base | kw)
+    return EndpointSettings.model_validate(base | {"transport": TRANSPORT["name"]} | kw)
 
 
 def run_all(client: Client, reqs: list[ChatRequest], budget: Budget | None = None) -> tuple[list[Result], Any]:

@@ -4,11 +4,12 @@
 (tenacity; exponential backoff with jitter; the server's `Retry-After` wins), fails at once on what cannot (400, 401,
 403, 404, 413, 422), repairs or re-asks a cut-off or unparseable answer, and journals every answer it paid for.
 
-Chat requests go out on a plain aiohttp session (one per server, pooled keep-alive connections, at most `concurrency`
-of them). The openai SDK's request path cost ~1 ms of event-loop CPU per request (option models, httpx request and
-header objects, then a translation to aiohttp): at concurrency 256 and 1 s latency that work bunched into waves and
-cost ~8% of the endpoint's rate, and importing the SDK cost ~0.6 s of every command's start-up. Failures are
-`errors.py`'s SDK-shaped exceptions; the SDK itself is imported only for the Batch API (`_Server.sdk`).
+Chat requests go out through the openai SDK over its aiohttp transport (`transport: sdk`, the default), or on a plain
+aiohttp session with the same URL, headers and JSON (`transport: aiohttp`). The SDK's request path costs ~1 ms of
+event-loop CPU per request (option models, httpx request and header objects, then a translation to aiohttp): at
+concurrency 256 and 1 s latency that work bunches into waves and costs several percent of the endpoint's rate, and
+importing the SDK costs ~0.6 s of start-up; the plain session does neither. Either way failures come out as
+`errors.py`'s SDK-shaped exceptions, so retries, Retry-After and failure records do not depend on the transport.
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ class _Server:
         self.settings = settings
         self.chat_url = base_url.rstrip("/") + "/chat/completions"
         self._session: aiohttp.ClientSession | None = None
-        self._sdk: openai.AsyncOpenAI | None = None  # made only for the Batch API
+        self._sdk: openai.AsyncOpenAI | None = None  # made on first use: transport sdk, or the Batch API
         self.inflight = 0
         self.failures = 0
         self.rested_until = 0.0
@@ -129,7 +130,7 @@ class _Server:
 
     @property
     def sdk(self) -> openai.AsyncOpenAI:
-        """The SDK client, for the Batch API (files and batches)."""
+        """The SDK client, for chat requests with transport sdk and for the Batch API (files and batches)."""
         if self._sdk is None:
             import httpx2  # the openai SDK's own HTTP package
             import openai
@@ -153,6 +154,8 @@ class _Server:
         Raises:
             APIStatusError: any other status; APITimeoutError, APIConnectionError: no complete answer.
         """
+        if self.settings.transport == "sdk":
+            return await self._post_sdk(body)
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         try:
             async with self.session().post(self.chat_url, data=data) as resp:
@@ -164,6 +167,22 @@ class _Server:
             raise APITimeoutError() from exc
         except (aiohttp.ClientError, OSError) as exc:
             raise APIConnectionError() from exc
+
+    async def _post_sdk(self, body: dict[str, Any]) -> tuple[bytes, Mapping[str, str]]:
+        """The same exchange through the SDK's low-level post (same HTTP, auth and errors as chat.completions.create,
+        without its per-call walk of the typed parameters), its failures translated to `errors.py`'s."""
+        import httpx2  # the openai SDK's own HTTP package
+        import openai
+
+        try:
+            response = await self.sdk.post("/chat/completions", body=body, cast_to=httpx2.Response)
+        except openai.APIStatusError as exc:
+            raise APIStatusError.from_answer(exc.status_code, exc.response.headers, exc.response.content) from exc
+        except openai.APITimeoutError as exc:
+            raise APITimeoutError() from exc
+        except openai.APIConnectionError as exc:
+            raise APIConnectionError() from exc.__cause__ or exc
+        return response.content, response.headers
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -436,6 +455,16 @@ def _answer(key: str, item: str, body: dict[str, Any]) -> Answer:
         completion_tokens=int(usage.get("completion_tokens") or 0),
         cached_tokens=int(details.get("cached_tokens") or 0),
     )
+
+
+async def endpoint_reachable(settings: EndpointSettings, api_key: str) -> None:
+    """`check_reachable` for callers that hold settings rather than a `Client` (e.g. extract's VLM plan)."""
+    servers = [_Server(url, api_key, settings) for url in settings.base_url]
+    try:
+        await check_reachable(servers)
+    finally:
+        for server in servers:
+            await server.aclose()
 
 
 async def check_reachable(servers: list[_Server], timeout_s: float = 10.0) -> None:

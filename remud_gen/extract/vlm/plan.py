@@ -52,10 +52,10 @@ class VlmPlan:
         """Ask the endpoint once whether it answers; on failure remember the one-line reason."""
         if self.endpoint is None:
             return
-        from remud_gen.llm.client import check_reachable
+        from remud_gen.llm.client import endpoint_reachable
 
         try:
-            asyncio.run(check_reachable(self.endpoint, self.api_key))
+            asyncio.run(endpoint_reachable(self.endpoint, self.api_key))
         except EndpointError as exc:
             self.unreachable = str(exc)
 
