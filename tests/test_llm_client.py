@@ -207,6 +207,17 @@ def test_a_body_that_never_parses_is_a_recorded_failure() -> None:
         assert len(results) == 1 and results[0].error == "bad_response" and stats.failed == 1
 
 
+def test_a_200_with_an_error_object_is_retried_then_failed_with_the_servers_words() -> None:
+    with BackgroundStub(fault_error_200=0.5, max_faults_per_request=2) as stub:
+        results, _ = run_all(Client(settings(stub.base_url), None, "k"), [request(i) for i in range(12)])
+        assert all(r.ok for r in results) and stub.stats()["by_fault"].get("error_200", 0) > 0
+    with BackgroundStub(fault_error_200=1.0) as stub:
+        results, _ = run_all(Client(settings(stub.base_url, max_retries=1), None, "k"), [request(1)])
+        assert results[0].error == "bad_response" and "Upstream provider returned an error" in (
+            results[0].message or ""
+        )
+
+
 def test_a_run_of_identical_setup_errors_stops_the_stage() -> None:
     with BackgroundStub(strict_model=True) as stub:
         cfg = settings(stub.base_url, model="no-such-model", concurrency=4)

@@ -22,7 +22,7 @@ def stub_server(
         typer.Option(
             "--fault",
             help="Inject a fault at a rate, e.g. --fault 429=0.1 (429 500 503 drop slow malformed "
-            "truncate empty bad_body).",
+            "truncate empty bad_body error_200).",
         ),
     ] = None,
     retry_after: Annotated[float, typer.Option("--retry-after", help="Seconds a 429 asks to wait.")] = 1.0,

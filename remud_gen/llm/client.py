@@ -375,6 +375,11 @@ class Client:
             raise BadResponse(f"the endpoint answered 200 with a body that is not JSON ({exc})") from exc
         if not isinstance(body, dict):
             raise BadResponse("the endpoint answered 200 with JSON that is not a chat completion")
+        if not body.get("choices"):
+            # Gateways (OpenRouter, LiteLLM proxies) report an upstream failure as 200 {"error": {...}}: keep its words.
+            error = body.get("error")
+            said = error.get("message") if isinstance(error, dict) else error
+            raise BadResponse(f"the endpoint answered 200 without choices ({said or 'no error given'})")
         return _answer(key, req.item, body)
 
     def _pick(self) -> _Server:

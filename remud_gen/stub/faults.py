@@ -112,3 +112,9 @@ def bad_body(body: dict[str, Any], headers: dict[str, str]) -> web.Response:
     """An HTTP 200 whose JSON body is cut off half way, like a proxy that lost the tail."""
     text = json.dumps(body)
     return web.Response(text=text[: len(text) // 2], content_type="application/json", headers=headers)
+
+
+def error_200(headers: dict[str, str]) -> web.Response:
+    """An HTTP 200 carrying an error object and no choices, as gateways report an upstream provider's failure."""
+    error = {"message": "Upstream provider returned an error (injected fault).", "code": 502}
+    return web.Response(text=json.dumps({"error": error}), content_type="application/json", headers=headers)

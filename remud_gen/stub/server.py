@@ -18,7 +18,7 @@ from aiohttp.typedefs import Handler
 from remud_gen.stub.answer import complete
 from remud_gen.stub.batches import add_batch_routes
 from remud_gen.stub.errors import ApiError
-from remud_gen.stub.faults import FaultInjector, bad_body, drop, rate_limited, server_error
+from remud_gen.stub.faults import FaultInjector, bad_body, drop, error_200, rate_limited, server_error
 from remud_gen.stub.ratelimit import RateWindow
 from remud_gen.stub.request import parse_body, parse_chat
 from remud_gen.stub.settings import StubSettings
@@ -152,6 +152,8 @@ async def _chat(request: web.Request) -> web.StreamResponse:
     headers = state.window.headers()
     if fault == "bad_body":
         return bad_body(body, headers)
+    if fault == "error_200":
+        return error_200(headers)
     return web.Response(text=text, content_type="application/json", headers=headers)
 
 

@@ -7,7 +7,18 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Rate = float
-FAULT_KINDS: tuple[str, ...] = ("429", "500", "503", "drop", "slow", "malformed", "truncate", "empty", "bad_body")
+FAULT_KINDS: tuple[str, ...] = (
+    "429",
+    "500",
+    "503",
+    "drop",
+    "slow",
+    "malformed",
+    "truncate",
+    "empty",
+    "bad_body",
+    "error_200",
+)
 _MIB = 1024 * 1024
 
 
@@ -55,6 +66,9 @@ class StubSettings(BaseModel):
     fault_truncate: Rate = Field(default=0.0, ge=0, le=1, description="cut answer, finish_reason 'length'")
     fault_empty: Rate = Field(default=0.0, ge=0, le=1, description="empty content")
     fault_bad_body: Rate = Field(default=0.0, ge=0, le=1, description="HTTP 200 whose body is cut-off JSON")
+    fault_error_200: Rate = Field(
+        default=0.0, ge=0, le=1, description="HTTP 200 with an error object and no choices, as some gateways answer"
+    )
     max_faults_per_request: int | None = Field(
         default=None, ge=0, description="stop injecting faults into a request after this many faulty attempts"
     )
