@@ -50,18 +50,19 @@ def _page_pdf(
     extra: dict[str, str] | None = None,
     gstates: str = "",
     icc: bytes | None = None,
+    default_rgb: bytes | None = None,
 ) -> Path:
     """A 300 x 800 pt page whose content stream is `content`, with the JPEG as /Im0, /F1 and the given /GS states.
 
-    With `icc`, the image's colour space is [/ICCBased] that RGB profile instead of `colorspace`.
+    With `icc`, the image's colour space is [/ICCBased] that RGB profile instead of `colorspace`; with
+    `default_rgb`, the page's /DefaultRGB is that profile.
     """
     with pymupdf.open() as doc:
         page = doc.new_page(width=300, height=800)
         if icc is not None:
-            profile = doc.get_new_xref()
-            doc.update_object(profile, "<< /N 3 >>")
-            doc.update_stream(profile, icc)
-            colorspace = f"[/ICCBased {profile} 0 R]"
+            colorspace = _icc_based(doc, icc)
+        if default_rgb is not None:
+            gstates += f" /ColorSpace << /DefaultRGB {_icc_based(doc, default_rgb)} >>"
         img = doc.get_new_xref()
         doc.update_object(
             img,
@@ -78,6 +79,13 @@ def _page_pdf(
         doc.xref_set_key(page.xref, "Contents", f"{stream} 0 R")
         doc.save(path)
     return path
+
+
+def _icc_based(doc: pymupdf.Document, profile: bytes) -> str:
+    xref = doc.get_new_xref()
+    doc.update_object(xref, "<< /N 3 >>")
+    doc.update_stream(xref, profile)
+    return f"[/ICCBased {xref} 0 R]"
 
 
 def _kept(path: Path) -> int:
@@ -118,10 +126,17 @@ def test_which_jpegs_keep_their_bytes(tmp_path: Path, name: str, content: str, o
     assert _kept(_page_pdf(tmp_path / "p.pdf", content, **options)) == kept, name
 
 
-def test_icc_profile_other_than_mupdfs_own_srgb_is_rendered(tmp_path: Path) -> None:
-    """An sRGB profile from another maker converts almost, not provably, as the identity: render it."""
-    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    assert _kept(_page_pdf(tmp_path / "p.pdf", DRAW, icc=profile)) == 0
+@pytest.mark.parametrize(
+    ("profile", "kept"),
+    [
+        ("sRGB", 1),  # another maker's sRGB (lcms's own): MuPDF converts it to its sRGB exactly
+        ("XYZ", 0),  # RGB numbers that mean XYZ: a viewer reading the JPEG as sRGB would show other colours
+    ],
+)
+def test_icc_profiles_are_judged_by_how_they_convert(tmp_path: Path, profile: str, kept: int) -> None:
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile(profile)).tobytes()
+    assert _kept(_page_pdf(tmp_path / "own.pdf", DRAW, icc=icc)) == kept, "the image's own profile"
+    assert _kept(_page_pdf(tmp_path / "page.pdf", DRAW, default_rgb=icc)) == kept, "the page's /DefaultRGB"
 
 
 def _figure_pdf(path: Path, over: str = "") -> Path:

@@ -10,8 +10,11 @@ list the crops are rendered from), not guessed from extracted text and drawings.
   matches a plain JPEG decoder's (PIL): a /ColorTransform override or a colour-space guess the two make
   differently is off by 60 grey levels and more, decoder rounding by under 1. MuPDF decodes at 1/8 scale (DCT
   scaling, a fraction of a full decode) and PIL's full decode is box-averaged to match;
-- its colour space converts to the render's sRGB as the identity: DeviceGray/DeviceRGB (unless the page or an
-  output intent overrides them) or an ICC profile with the same digest as MuPDF's own sGray/sRGB;
+- its colour space converts to the render's sRGB as the identity. That is measured, not assumed from a name:
+  MuPDF converts a grid of 5832 colours (every 256 grey levels for grey) from the colour space in effect (the
+  image's own, or for DeviceGray/DeviceRGB the page's /DefaultGray, /DefaultRGB or output intent) and none may
+  move by more than one level. sRGB profiles from other makers pass (they convert exactly); Apple's Generic RGB
+  moves colours by up to 64 levels and is rendered. The verdict is kept per profile digest;
 - it is placed upright and unflipped (no rotation, no skew) inside the page, painted with alpha 1;
 - every clip in force is an axis-aligned rectangle holding the whole image (no clipping path, text clip or soft
   mask cuts it), no blend mode or group opacity applies, and it is not part of a tiling pattern;
@@ -40,6 +43,8 @@ _EPS = 0.05  # points: a clip edge this close to the image edge cuts nothing vis
 _ORIENTATION = 0x0112
 _MAX_MEAN_DIFF = 2.0  # grey levels between the two decodes; see the module docstring
 _PROOF_SCALE = 8  # MuPDF's decode for the comparison is this many times smaller on each side
+_LEVELS = np.array([*range(0, 256, 15), 255], dtype=np.uint8)
+_identity: dict[bytes, bool] = {}  # ICC profile digest -> converts to sRGB as the identity
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,25 @@ def _digest(cs: Any) -> bytes:
     return bytes(out)
 
 
+def _converts_as_is(cs: Any) -> bool:
+    """True when MuPDF's conversion from grey/RGB colour space `cs` to sRGB moves no colour by more than one level."""
+    if mupdf.ll_fz_colorspace_is_indexed(cs) or not mupdf.ll_fz_colorspace_is_icc(cs):
+        return False
+    key = _digest(cs)
+    if key not in _identity:
+        n = mupdf.ll_fz_colorspace_n(cs)
+        if n == 3:
+            grid = np.stack(np.meshgrid(_LEVELS, _LEVELS, _LEVELS, indexing="ij"), axis=-1).reshape(-1, 3)
+        else:
+            grid = np.arange(256, dtype=np.uint8).reshape(-1, 1)
+        own = pymupdf.Colorspace(mupdf.FzColorspace(mupdf.ll_fz_keep_colorspace(cs)))
+        src = pymupdf.Pixmap(own, len(grid), 1, grid.tobytes(), 0)
+        out = np.frombuffer(pymupdf.Pixmap(pymupdf.csRGB, src).samples, dtype=np.uint8).reshape(-1, 3)
+        want = np.repeat(grid, 3, axis=1) if n == 1 else grid
+        _identity[key] = int(np.abs(out.astype(np.int16) - want).max()) <= 1
+    return _identity[key]
+
+
 class _Probe(mupdf.FzDevice2):  # type: ignore[name-defined]
     """Records what is painted where, in order, and which JPEG placements are drawn plainly."""
 
@@ -96,8 +120,7 @@ class _Probe(mupdf.FzDevice2):  # type: ignore[name-defined]
         self.clips: list[BBox | None] = []  # None: a clip that is not a plain rectangle (or a soft mask)
         self.plain_groups: list[bool] = []
         self.tiles = 0
-        self.identity = {1: _digest(mupdf.ll_fz_device_gray()), 3: _digest(mupdf.ll_fz_device_rgb())}
-        self.defaults_ok = True
+        self.defaults: dict[int, Any] = {}  # what DeviceGray (1) and DeviceRGB (3) images are drawn in
         for name in (
             "fill_path",
             "stroke_path",
@@ -206,9 +229,7 @@ class _Probe(mupdf.FzDevice2):  # type: ignore[name-defined]
 
     def set_default_colorspaces(self, ctx: Any, default_cs: Any) -> None:
         # A /DefaultGray or /DefaultRGB (or an output intent) recolours device-space images.
-        gray = mupdf.ll_fz_default_gray(default_cs)
-        rgb = mupdf.ll_fz_default_rgb(default_cs)
-        self.defaults_ok = _digest(gray) == self.identity[1] and _digest(rgb) == self.identity[3]
+        self.defaults = {1: mupdf.ll_fz_default_gray(default_cs), 3: mupdf.ll_fz_default_rgb(default_cs)}
 
     def _plain_jpeg(
         self, image: Any, ctm: Any, alpha: float, box: BBox
@@ -223,9 +244,9 @@ class _Probe(mupdf.FzDevice2):  # type: ignore[name-defined]
         if image.mask or image.orientation > 1:
             return None
         cs = image.colorspace
-        if mupdf.ll_fz_colorspace_is_device(cs) and not self.defaults_ok:
-            return None
-        if mupdf.ll_fz_colorspace_is_indexed(cs) or _digest(cs) != self.identity[image.n]:
+        if mupdf.ll_fz_colorspace_is_device(cs) and self.defaults.get(image.n):
+            cs = self.defaults[image.n]
+        if mupdf.ll_fz_colorspace_n(cs) != image.n or not _converts_as_is(cs):
             return None
         cbuf = mupdf.ll_fz_compressed_image_buffer(image)
         if not cbuf or cbuf.params.type != mupdf.FZ_IMAGE_JPEG:
