@@ -17,7 +17,7 @@ MAX_SIDE = 1400  # gutters are found on a copy no larger than this; boxes are sc
 
 def _flat(ink: np.ndarray, stray: int = 1) -> np.ndarray:
     """Which rows of an (n, m) ink mask are background: at most `stray` pixels off the background level."""
-    return ink.sum(axis=1) <= stray
+    return np.count_nonzero(ink, axis=1) <= stray
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:

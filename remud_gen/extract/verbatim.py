@@ -300,12 +300,12 @@ def _as_viewers_see_it(data: bytes, size: tuple[int, int], drawn: np.ndarray) ->
                 return None
             im.load()
             seen = np.asarray(im.reduce(factor), dtype=np.int16).reshape(sh, sw, n)[:h, :w]
-            rgb = np.asarray(im.convert("RGB") if n == 1 else im, dtype=np.uint8)
+            pixels = np.asarray(im, dtype=np.uint8).reshape(size[1], size[0], n)
     except Exception:  # PIL cannot read it: a viewer may not either, so it is rendered
         return None
     if h == 0 or w == 0 or float(np.abs(seen - drawn[:h, :w]).mean()) > _MAX_MEAN_DIFF:
         return None
-    return rgb
+    return np.broadcast_to(pixels, (size[1], size[0], 3)) if n == 1 else pixels  # grey: a read-only RGB view
 
 
 def verbatim_jpegs(dl: pymupdf.DisplayList, page_box: BBox) -> list[Verbatim]:
