@@ -88,6 +88,7 @@ def extract_pdf(path: Path, work: Path, settings: ExtractSettings, sha: str) -> 
                     prefix=prefix,
                     language=result.language,
                     settings=settings,
+                    rasters=[g.bbox for g in pages[n - 1].rasters],
                 )
             except Exception as exc:
                 warnings.append(f"page {n}: figures not rendered ({_short(exc)})")

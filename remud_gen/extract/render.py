@@ -33,8 +33,13 @@ def render_page_figures(
     prefix: str,
     language: Language,
     settings: ExtractSettings,
+    rasters: list[BBox] | None = None,
 ) -> list[Figure]:
-    """Figure records for one page's drafts (crops written under WORK/extract/images)."""
+    """Figure records for one page's drafts (crops written under WORK/extract/images).
+
+    `rasters` (the page's image placements) spares the search for untouched JPEGs on pages where no draft is
+    exactly one image; None searches every page.
+    """
     size = (float(page.rect.width), float(page.rect.height))
     dl = page.get_displaylist(annots=False)
     page_image = None
@@ -43,7 +48,7 @@ def render_page_figures(
         page_image = store(work, png_bytes(to_array(pix)))
         del pix
     plain: list[Verbatim] = []
-    if settings.keep_jpegs and any(d.source == "embedded" for d in drafts):
+    if settings.keep_jpegs and any(_one_image(d, rasters) for d in drafts):
         plain = verbatim_jpegs(dl, tuple(page.rect))
     out: list[Figure] = []
     for d in drafts:
@@ -93,6 +98,10 @@ def render_page_figures(
                 )
             )
     return out
+
+
+def _one_image(d: Draft, rasters: list[BBox] | None) -> bool:
+    return d.source == "embedded" and (rasters is None or any(_same_box(r, d.bbox) for r in rasters))
 
 
 def _same_box(a: BBox, b: BBox) -> bool:
