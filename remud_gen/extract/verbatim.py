@@ -11,7 +11,7 @@ list the crops are rendered from), not guessed from extracted text and drawings.
   differently is off by 60 grey levels and more, decoder rounding by under 1. MuPDF decodes at 1/8 scale (DCT
   scaling, a fraction of a full decode) and PIL's full decode is box-averaged to match;
 - its colour space converts to the render's sRGB as the identity. That is measured, not assumed from a name:
-  MuPDF converts a grid of 5832 colours (every 256 grey levels for grey) from the colour space in effect (the
+  MuPDF converts a grid of 5832 colours (all 256 levels for grey) from the colour space in effect (the
   image's own, or for DeviceGray/DeviceRGB the page's /DefaultGray, /DefaultRGB or output intent) and none may
   move by more than one level. sRGB profiles from other makers pass (they convert exactly); Apple's Generic RGB
   moves colours by up to 64 levels and is rendered. The verdict is kept per profile digest;
