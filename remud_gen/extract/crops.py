@@ -2,45 +2,72 @@
 
 A crop is rendered from the page (not pulled out of the PDF's image stream), so overlaid arrows and labels are kept
 and MuPDF applies the colour management: CMYK, ICC profiles, soft and stencil masks, indexed colour, JBIG2 and CCITT
-all come out as the RGB a viewer shows.
+all come out as the RGB a viewer shows. (The one exception, a JPEG the page shows untouched, is stored as its own
+bytes: see `remud_gen.extract.verbatim`.)
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
+import struct
+import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pymupdf
-from PIL import Image
 
 from remud_gen.extract.model import BBox
 from remud_gen.io import write_bytes_atomic
 
 IMAGES_DIR = Path("extract") / "images"
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def render(page: pymupdf.Page, clip: BBox | None, dpi: int, max_pixels: int) -> pymupdf.Pixmap:
-    """RGB pixmap of `clip` (the whole page when None) at `dpi`, lowered so it stays under `max_pixels`."""
-    rect = pymupdf.Rect(clip) if clip else page.rect
+def render(source: pymupdf.Page | pymupdf.DisplayList, clip: BBox | None, dpi: int, max_pixels: int) -> pymupdf.Pixmap:
+    """RGB pixmap of `clip` (the whole page when None) at `dpi`, lowered so it stays under `max_pixels`.
+
+    `source` is a page, or its display list (annotations excluded) when several regions of one page are rendered:
+    the page's content is then parsed once instead of once per region; the pixels are the same.
+    """
+    rect = pymupdf.Rect(clip) if clip else source.rect
     w_in, h_in = rect.width / 72, rect.height / 72
     if w_in * h_in * dpi * dpi > max_pixels:
         dpi = max(36, int((max_pixels / max(w_in * h_in, 1e-6)) ** 0.5))
-    return page.get_pixmap(clip=rect, dpi=dpi, colorspace=pymupdf.csRGB, alpha=False, annots=False)
+    if isinstance(source, pymupdf.DisplayList):
+        zoom = pymupdf.Matrix(dpi / 72, dpi / 72)
+        return source.get_pixmap(matrix=zoom, clip=rect, colorspace=pymupdf.csRGB, alpha=False)
+    return source.get_pixmap(clip=rect, dpi=dpi, colorspace=pymupdf.csRGB, alpha=False, annots=False)
 
 
 def to_array(pix: pymupdf.Pixmap) -> np.ndarray:
     """(H, W, 3) uint8 copy of an RGB pixmap's samples."""
-    return np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, pix.n)[:, :, :3].copy()
+    rows = np.frombuffer(pix.samples_mv, dtype=np.uint8).reshape(pix.height, pix.stride)
+    return rows[:, : pix.width * pix.n].reshape(pix.height, pix.width, pix.n)[:, :, :3].copy()
 
 
 def png_bytes(rgb: np.ndarray) -> bytes:
-    """Encode an (H, W, 3) array as PNG; zlib level 1, since encoding time dominates extraction of figure pages."""
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)).save(buf, "PNG", compress_level=1)
-    return buf.getvalue()
+    """Encode an (H, W, 3) array as an 8-bit RGB PNG, fast: every row "Up"-filtered, zlib level 1.
+
+    Encoding dominates the extraction of figure pages. PIL's encoder tries five filters on every row; one fixed
+    filter compresses these renders about as well (within ~5%) at half the time, and zlib releases the GIL.
+    """
+    pixels = np.ascontiguousarray(rgb, dtype=np.uint8)
+    h, w = pixels.shape[:2]
+    flat = pixels.reshape(h, w * 3)
+    rows = np.empty((h, w * 3 + 1), dtype=np.uint8)
+    rows[:, 0] = 2  # filter type Up: each byte minus the byte above it (mod 256)
+    rows[:1, 1:] = flat[:1]
+    np.subtract(flat[1:], flat[:-1], out=rows[1:, 1:])
+    header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
+    return b"".join(
+        [_PNG_SIGNATURE, *_chunk(b"IHDR", header), *_chunk(b"IDAT", zlib.compress(rows.data, 1)), *_chunk(b"IEND", b"")]
+    )
+
+
+def _chunk(kind: bytes, data: bytes) -> tuple[bytes, bytes, bytes, bytes]:
+    """A PNG chunk as parts to join: length, type, data, CRC of type and data."""
+    return struct.pack(">I", len(data)), kind, data, struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
 
 
 _encoder: ThreadPoolExecutor | None = None

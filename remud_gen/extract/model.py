@@ -63,12 +63,8 @@ def union(boxes: list[BBox]) -> BBox:
     """The smallest box holding all `boxes` (a zero box for none)."""
     if not boxes:
         return (0.0, 0.0, 0.0, 0.0)
-    return (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )
+    x0, y0, x1, y1 = zip(*boxes, strict=True)  # one pass in C instead of four generators: blocks call this a lot
+    return (min(x0), min(y0), max(x1), max(y1))
 
 
 def area(b: BBox) -> float:

@@ -8,6 +8,7 @@ points here, so everything after this module sees born-digital and scanned pages
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,10 @@ from remud_gen.extract.graphics import page_rasters, page_vectors
 from remud_gen.extract.model import BBox, Block, Graphic, Line, area, union
 from remud_gen.extract.settings import ExtractSettings
 from remud_gen.extract.textlayer import group_lines, page_lines
+
+_SPACE = re.compile(r"\s")  # the same characters as str.isspace
+# Replacement characters, private-use code points and control characters that are not whitespace.
+_GARBAGE = re.compile(r"[\ufffd\ue000-\uf8ff\x00-\x08\x0e-\x1b]")
 
 
 @dataclass
@@ -38,11 +43,10 @@ class PageData:
 def usable_text(lines: list[Line]) -> bool:
     """True when the text layer has enough real characters to be read instead of OCR'd."""
     text = "".join(ln.text for ln in lines)
-    chars = [c for c in text if not c.isspace()]
-    if len(chars) < 20:
+    chars = len(text) - len(_SPACE.findall(text))
+    if chars < 20:
         return False
-    bad = sum(1 for c in chars if c == "\ufffd" or 0xE000 <= ord(c) <= 0xF8FF or (ord(c) < 32))
-    return bad / len(chars) < 0.2
+    return len(_GARBAGE.findall(text)) / chars < 0.2
 
 
 def image_cover(rasters: list[Graphic], page_box: BBox) -> float:

@@ -15,10 +15,9 @@ PixBox = tuple[int, int, int, int]
 MAX_SIDE = 1400  # gutters are found on a copy no larger than this; boxes are scaled back
 
 
-def _flat(lines: np.ndarray, bg: float, stray: int = 1) -> np.ndarray:
-    """Which rows of a (n, m) grey array are background: all pixels within JPEG noise of `bg`, bar `stray`."""
-    off = np.abs(lines - bg) > 28
-    return off.sum(axis=1) <= stray
+def _flat(ink: np.ndarray, stray: int = 1) -> np.ndarray:
+    """Which rows of an (n, m) ink mask are background: at most `stray` pixels off the background level."""
+    return np.count_nonzero(ink, axis=1) <= stray
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -34,10 +33,9 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return runs
 
 
-def _segments(grey: np.ndarray, axis: int, min_gutter: int, bg: float) -> list[tuple[int, int]]:
-    lines = grey if axis == 0 else grey.T
-    mask = _flat(lines, bg)
-    runs = _runs(mask)
+def _segments(ink: np.ndarray, axis: int, min_gutter: int) -> list[tuple[int, int]]:
+    lines = ink if axis == 0 else ink.T
+    runs = _runs(_flat(lines))
     # Gutters thinner than min_gutter do not cut.
     merged: list[list[int]] = []
     for a, z in runs:
@@ -46,12 +44,10 @@ def _segments(grey: np.ndarray, axis: int, min_gutter: int, bg: float) -> list[t
         else:
             merged.append([a, z])
     segs = [(a, z) for a, z in merged]
-    return _absorb_slivers(segs, lines, bg, columns=axis == 1)
+    return _absorb_slivers(segs, lines, columns=axis == 1)
 
 
-def _absorb_slivers(
-    segs: list[tuple[int, int]], lines: np.ndarray, bg: float, *, columns: bool
-) -> list[tuple[int, int]]:
+def _absorb_slivers(segs: list[tuple[int, int]], lines: np.ndarray, *, columns: bool) -> list[tuple[int, int]]:
     segs = list(segs)
     while len(segs) > 1:
         sizes = [z - a for a, z in segs]
@@ -64,26 +60,26 @@ def _absorb_slivers(
         if columns and left_gap is not None and right_gap is not None:
             # A tall sliver (colour bar, legend) belongs to the plot on its left; a short one is a panel letter,
             # printed before (left of) its panel.
-            to_left = _tall(lines[segs[i][0] : segs[i][1]], bg)
+            to_left = _tall(lines[segs[i][0] : segs[i][1]])
         j = i - 1 if to_left else i + 1
         a, b = sorted((i, j))
         segs[a : b + 1] = [(segs[a][0], segs[b][1])]
     return segs
 
 
-def _tall(lines: np.ndarray, bg: float) -> bool:
+def _tall(lines: np.ndarray) -> bool:
     """True when a sliver's content spans most of the band (a colour bar), not a short label."""
-    rows = np.where(~_flat(lines.T, bg, 0))[0]
+    rows = np.where(~_flat(lines.T, 0))[0]
     return len(rows) > 0 and (rows[-1] - rows[0]) > 0.45 * lines.shape[1]
 
 
-def _trim(grey: np.ndarray, box: PixBox, bg: float) -> PixBox | None:
+def _trim(ink: np.ndarray, box: PixBox) -> PixBox | None:
     x0, y0, x1, y1 = box
-    sub = grey[y0:y1, x0:x1]
+    sub = ink[y0:y1, x0:x1]
     if sub.size == 0:
         return None
-    rows = np.where(~_flat(sub, bg, 0))[0]
-    cols = np.where(~_flat(sub.T, bg, 0))[0]
+    rows = np.where(~_flat(sub, 0))[0]
+    cols = np.where(~_flat(sub.T, 0))[0]
     if len(rows) == 0 or len(cols) == 0:
         return None
     return (x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1)
@@ -95,13 +91,13 @@ def background(grey: np.ndarray) -> float:
     return float(np.median(border))
 
 
-def _cut(grey: np.ndarray, first_axis: int, min_gutter: int, bg: float) -> list[PixBox]:
+def _cut(ink: np.ndarray, first_axis: int, min_gutter: int) -> list[PixBox]:
     cells: list[PixBox] = []
-    for a, z in _segments(grey, first_axis, min_gutter, bg):
-        band = grey[a:z, :] if first_axis == 0 else grey[:, a:z]
-        for b, e in _segments(band, 1 - first_axis, min_gutter, bg):
+    for a, z in _segments(ink, first_axis, min_gutter):
+        band = ink[a:z, :] if first_axis == 0 else ink[:, a:z]
+        for b, e in _segments(band, 1 - first_axis, min_gutter):
             box = (b, a, e, z) if first_axis == 0 else (a, b, z, e)
-            t = _trim(grey, box, bg)
+            t = _trim(ink, box)
             if t is not None:
                 cells.append(t)
     return cells
@@ -117,14 +113,16 @@ def split_panels(rgb: np.ndarray, n: int) -> list[PixBox] | None:
     if n < 2 or rgb.ndim != 3 or min(rgb.shape[:2]) < 16:
         return None
     step = max(1, int(np.ceil(max(rgb.shape[:2]) / MAX_SIDE)))
-    grey = rgb[::step, ::step].astype(np.float32).mean(axis=2)
+    small = rgb[::step, ::step]
+    grey = (small[:, :, 0].astype(np.float32) + small[:, :, 1] + small[:, :, 2]) / 3
     base = max(2, round(min(grey.shape) * 0.003))
     # Pictures that run to the raster's edge hide the paper colour, so white and black gutters are tried too.
     levels = dict.fromkeys([background(grey), 255.0, 0.0])
     for bg in levels:
+        ink = np.abs(grey - bg) > 28  # off the background by more than JPEG noise
         for gutter in (base, base * 4):
             for axis in (0, 1):
-                cells = _cut(grey, axis, gutter, bg)
+                cells = _cut(ink, axis, gutter)
                 if len(cells) == n and _plausible(cells, grey.shape[1] * grey.shape[0]):
                     h, w = rgb.shape[:2]
                     return [(x0 * step, y0 * step, min(w, x1 * step), min(h, y1 * step)) for x0, y0, x1, y1 in cells]

@@ -1,7 +1,10 @@
 """Extract one PDF: open it safely, read every page (pass 1), analyse, render figures page by page (pass 2).
 
 Memory stays flat on long books: pass 1 keeps only text and boxes per page, pass 2 renders one figure at a time
-and drops the pixmap, and MuPDF's object store is shrunk every few pages.
+and drops the pixmap, and MuPDF's object store is emptied every few pages. Not after every page: the store also
+caches fonts and colour-conversion links, and reloading a page's fonts or rebuilding a CMYK-to-RGB link costs
+10-40 ms, more than rendering the figures; in pass 2 it is emptied once the images drawn since the last time
+could fill `STORE_BUDGET` decoded.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
     from remud_gen.extract.vlm.job import VlmJob
 
 SHRINK_EVERY = 25
+STORE_BUDGET = 32 << 20  # bytes: decoded images (at 4 bytes a pixel) MuPDF may cache between two emptyings
 
 
 def open_pdf(path: Path, password: str | None) -> pymupdf.Document:
@@ -79,6 +83,7 @@ def extract_pdf(path: Path, work: Path, settings: ExtractSettings, sha: str, vlm
         for d in result.drafts:
             by_page.setdefault(d.page, []).append(d)
         figures: list[Figure] = []
+        cached = rendered = 0
         for n, drafts in sorted(by_page.items()):
             try:
                 figures += render_page_figures(
@@ -89,10 +94,15 @@ def extract_pdf(path: Path, work: Path, settings: ExtractSettings, sha: str, vlm
                     prefix=prefix,
                     language=result.language,
                     settings=settings,
+                    rasters=[g.bbox for g in pages[n - 1].rasters],
                 )
             except Exception as exc:
                 warnings.append(f"page {n}: figures not rendered ({_short(exc)})")
-            pymupdf.TOOLS.store_shrink(100)
+            cached += sum(4 * g.pixels[0] * g.pixels[1] for g in pages[n - 1].rasters)
+            rendered += 1
+            if cached > STORE_BUDGET or rendered >= SHRINK_EVERY:
+                pymupdf.TOOLS.store_shrink(100)
+                cached = rendered = 0
         page_count = doc.page_count
     chunks = make_chunks(
         list(content_paragraphs(result.paras)) if settings.drop_apparatus else result.paras,

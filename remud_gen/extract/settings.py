@@ -51,6 +51,11 @@ class ExtractSettings(BaseModel):
         True, description="split one raster into panels when its caption names panels and it shows a grid"
     )
     keep_page_images: bool = Field(False, description="also save a render of every page that has figures")
+    keep_jpegs: bool = Field(
+        True,
+        description="a JPEG figure the page shows untouched (nothing over it, no clip, no colour change) is stored "
+        "as its own bytes, at full resolution, instead of rendered; false = render every crop",
+    )
     password: str | None = Field(None, description="password of encrypted PDFs (or pass --password)")
     max_image_pixels: int = Field(
         200_000_000, ge=1_000_000, description="refuse image files larger than this (decompression-bomb guard)"

@@ -175,7 +175,8 @@ def _extract_all(
     """Extract each pending file into its cache; yield (file, message, error class) for each that fails."""
     if not pending:
         return
-    total = sum(_page_count(p) for p in pending)
+    pages = {p: _page_count(p) for p in pending}  # each PDF opened once for the bar, not again per file
+    total = sum(pages.values())
     n_workers = min(len(pending), workers or (os.cpu_count() or 1))
     job = vlm.job(n_workers)
     bar = progress("extract", total) if progress else contextlib.nullcontext(lambda n: None)
@@ -183,7 +184,7 @@ def _extract_all(
         if n_workers <= 1:
             for path in pending:
                 failure = _one(path, caches[path], root, settings, job)
-                advance(_page_count(path))
+                advance(pages[path])
                 if failure:
                     yield path, *failure
             return
@@ -196,7 +197,7 @@ def _extract_all(
                     failure = future.result()
                 except Exception as exc:  # a worker died (out of memory, segfault in a library)
                     failure = (f"{path.name}: extraction crashed ({type(exc).__name__}: {exc})", "WorkerCrash")
-                advance(_page_count(path))
+                advance(pages[path])
                 if failure:
                     yield path, *failure
 
