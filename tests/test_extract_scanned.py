@@ -341,7 +341,8 @@ def _iou(a: Box, b: Box) -> float:
 
 
 def _threads() -> int:
-    return int(next(ln for ln in Path("/proc/self/status").read_text().splitlines() if ln.startswith("Threads:")).split()[1])
+    status = Path("/proc/self/status").read_text().splitlines()
+    return int(next(line for line in status if line.startswith("Threads:")).split()[1])
 
 
 def _engine_threads(cap: int) -> int:

@@ -148,9 +148,7 @@ def _neighbours(boxes: list[BBox], blocks: list[Block], own: list[Block | None])
             column = abs(a[0] - b[0]) < 3 and abs(a[2] - b[2]) < 3
             # Small frames of one row are spread over the text width: as far apart as a frame is wide.
             reach = max(60.0, min(a[2] - a[0], b[2] - b[0])) if row else 60.0 if column else 30.0
-            if gap(a, b) > reach or (
-                own[i] is not None and own[j] is not None and own[i] is not own[j]
-            ):
+            if gap(a, b) > reach or (own[i] is not None and own[j] is not None and own[i] is not own[j]):
                 continue
             zone = union([a, b])
             if not any(inside(t, zone, 0.5) and not inside(t, a, 0.5) and not inside(t, b, 0.5) for t in body):

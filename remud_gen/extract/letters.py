@@ -71,7 +71,9 @@ def split_by_letters(figures: Sequence[IntBox], lines: Sequence[OcrLine]) -> lis
         )
         k = len(letters)
         width = box[2] - box[0]
-        even = k >= 2 and all(abs(c - (box[0] + (j + 0.5) * width / k)) <= 0.1 * width / k for j, c in enumerate(letters))
+        even = k >= 2 and all(
+            abs(c - (box[0] + (j + 0.5) * width / k)) <= 0.1 * width / k for j, c in enumerate(letters)
+        )
         if not even:
             out.append(box)
             continue
@@ -92,7 +94,7 @@ def _line_height(lines: Sequence[OcrLine], page_side: int) -> int:
 
 def _strip(box: IntBox, figures: Sequence[IntBox], height: int, page_height: int) -> IntBox | None:
     """The band under a region where its letter is printed, stopping short of the next region below."""
-    x0, y0, x1, y1 = box
+    x0, _y0, x1, y1 = box
     bottom = min(page_height, y1 + 3 * height)
     for other in figures:
         if other is not box and other[1] >= y1 and other[0] < x1 and other[2] > x0:

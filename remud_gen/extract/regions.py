@@ -46,7 +46,8 @@ def find_figures(image: np.ndarray, text_boxes: Sequence[Box] = ()) -> list[IntB
     strokes = (np.abs(raw.astype(np.int16) - background).max(axis=2) > INK_DELTA).astype(np.uint8)
     text = _text_mask(ink.shape, text_boxes)
     short = min(ink.shape)
-    solid = [box for box in solid_regions(ink, faint, cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), short) if not is_decoration(rgb, text, box)]
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    solid = [box for box in solid_regions(ink, faint, gray, short) if not is_decoration(rgb, text, box)]
     art = strokes & (1 - text)
     solid, diagrams = join_diagrams(art, solid, short)
     solid = extend_over_lines(art, strokes, text, solid + diagrams, short)
