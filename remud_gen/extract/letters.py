@@ -1,10 +1,10 @@
-"""Panel letters printed under frames, read from a small crop when full-page OCR missed them.
+"""Panel letters printed under frames: read from small crops when full-page OCR missed them, and used to cut.
 
 Full-page text detection sometimes drops a lone letter ("C" under a frame): it is tiny next to the text lines
-around it. The strip just under each figure region is searched for one glyph-sized cluster of ink with nothing
-else beside it; that cluster alone goes to the recogniser (no detection), which is fast and reliable for one
-character. Anything that is not a panel letter ("A", "(b)") is ignored, so a caption line is never read twice.
-"""
+around it. The strip just under each figure region is searched for glyph-sized clusters of ink in one row (any
+wider cluster means a text line, which page OCR reads); each cluster alone goes to the recogniser (no detection),
+which is fast and reliable for one character. Anything that is not a panel letter ("A", "(b)") is ignored.
+Letters sitting evenly under one region also say where frames that abut without a visible seam meet."""
 
 from __future__ import annotations
 

@@ -73,6 +73,8 @@ def analyse_page(image: np.ndarray, *, ocr: bool = True) -> ScannedPage:
     fragments = recognise(work) if ocr else []
     figures = find_figures(work, [f.box for f in fragments])
     if ocr:
+        # Page detection drops some lone panel letters; a crop under each frame reads them, and letters set
+        # evenly under one region say where abutting frames meet.
         fragments += missing_letters(work, figures, fragments)
         figures = split_by_letters(figures, fragments)
     lines = reading_order(fragments, figures)
