@@ -37,6 +37,7 @@ from remud_gen.extract.captions import (
         ("图16-2-1", ("figure", "16-2-1", None)),
         ("图 5.1：胆囊结石", ("figure", "5.1", None)),
         ("表 3-1 超声分级", ("table", "3-1", None)),
+        ("图16-2-4肾脏解剖示意图 1.肾皮质；2.肾锥体", ("figure", "16-2-4", None)),  # OCR: no space, legend joined
         # Not captions: in-sentence or line-start references.
         ("Figure 1). The phantom was", None),
         ("Figure 2 shows the results of", None),
@@ -45,6 +46,7 @@ from remud_gen.extract.captions import (
         ("Table 3 shows the classification", None),
         ("图3-2显示肝脏增大", None),
         ("图16-2-1中可见", None),
+        ("图3肝脏内可见低回声结节，边界清晰。 另见", None),
         ("(Figure 2) shows", None),
         ("As shown in Figure 2.", None),
         ("Configuration file", None),

@@ -18,6 +18,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from remud_gen.extract.scanned import analyse_page
+from remud_gen.extract.seams import split_seams
 
 PAGE = (1240, 1754)  # A4 at 150 dpi
 Rect = tuple[float, float, float, float]
@@ -201,6 +202,33 @@ def test_frames_found_and_decorations_ignored(busi: list[Path]) -> None:
     assert spurious == []
 
 
+ABUTTING = {
+    "two frames edge to edge, letters under them": [Grid(1, 2, (330, 250), 0, True)],
+    "three frames stacked edge to edge": [Grid(3, 1, (360, 270), 0, False)],
+    "2x2 frames with no gutters": [Grid(2, 2, (300, 230), 0, False)],
+    "three frames in a row edge to edge": [Grid(1, 3, (300, 260), 0, True)],
+}
+
+
+def test_frames_pasted_edge_to_edge_are_split_at_their_seams(busi: list[Path]) -> None:
+    """No gutter at all: frames are told apart where one picture stops and the next begins (no OCR here)."""
+    found = total = 0
+    missed: list[str] = []
+    for seed, (layout, grids) in enumerate(ABUTTING.items()):
+        base = build_page(busi, grids, seed)
+        for variant, degrade in VARIANTS.items():
+            page = degrade(base, seed)
+            boxes = analyse_page(page.image, ocr=False).figures
+            for truth in page.frames:
+                total += 1
+                best = max((_iou(truth, box) for box in boxes), default=0.0)
+                found += best >= 0.8
+                if best < 0.8:
+                    missed.append(f"{layout} / {variant}: frame {truth} best IoU {best:.2f}")
+            assert len(boxes) <= len(page.frames), f"{layout} / {variant}: a frame was cut in pieces: {boxes}"
+    assert found >= 0.95 * total, "\n".join(missed)
+
+
 def test_split_gutters_hold_even_with_stacked_identical_frames(busi: list[Path]) -> None:
     """The same frame tiled with a 3 px gutter: content cannot tell the tiles apart, only the gutter can."""
     tile = np.asarray(Image.open(busi[0]).convert("RGB"))
@@ -276,3 +304,26 @@ def test_sample_atlas_rasterised(busi: list[Path], tmp_path: Path) -> None:
     assert total > 0
     assert found >= 0.95 * total
     assert extra == []
+
+
+def _single_frames(busi: list[Path]) -> list[np.ndarray]:
+    frames = [np.asarray(Image.open(path).convert("RGB")) for path in busi]
+    sample = pytest.importorskip("remud_gen.sample", reason="remud_gen.sample is not available yet")
+    for seed, (organ, lesion) in enumerate([("kidney", "stone"), ("liver", "mass"), ("breast", "cyst")]):
+        frames.append(np.asarray(sample.speckle_frame(400, 300, seed, organ=organ, lesion=lesion).convert("RGB")))
+        frames.append(np.asarray(sample.colour_doppler_frame(400, 300, seed, organ=organ, mode="linear")))
+    return frames
+
+
+def test_one_frame_is_never_cut_at_a_shadow_or_a_tissue_layer(busi: list[Path]) -> None:
+    """Acoustic shadows (vertical) and fascia (horizontal) are straight edges inside one frame, not seams."""
+    cut: list[str] = []
+    for index, frame in enumerate(_single_frames(busi)):
+        for width, height in ((300, 300), (420, 320), (200, 150), (300, 600), (600, 300)):
+            for flip in (False, True):
+                image = np.asarray(Image.fromarray(frame).resize((width, height)))
+                gray = np.ascontiguousarray(np.asarray(Image.fromarray(image[:, ::-1] if flip else image).convert("L")))
+                pieces = split_seams(gray, (0, 0, width, height), 30)
+                if len(pieces) > 1:
+                    cut.append(f"frame {index} at {width}x{height}{' flipped' if flip else ''}: {pieces}")
+    assert cut == []

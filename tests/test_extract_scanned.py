@@ -5,6 +5,7 @@ OCR is slow on a CPU, so each real page is read once per module and the engine i
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,8 +17,11 @@ from PIL import Image, ImageDraw, ImageFont
 
 from remud_gen.errors import InputError
 from remud_gen.extract import ocr
+from remud_gen.extract.letters import missing_letters, split_by_letters
 from remud_gen.extract.ocr import OcrLine, join_row
 from remud_gen.extract.scanned import ScannedPage, analyse_page, reading_order
+
+Box = tuple[float, float, float, float]
 
 
 def _render(path: Path, page: int, dpi: int) -> np.ndarray:
@@ -255,3 +259,106 @@ def test_read_only_buffer_from_pymupdf_is_accepted_and_left_alone(corpus: Path) 
     assert np.array_equal(image, before)
     # The engraving of two boys under a tree (without OCR the ornate "Chapter II" letters may show up too).
     assert any(x0 < 40 and x1 > 140 and y0 < 60 and y1 > 300 for x0, y0, x1, y1 in page.figures)
+
+
+def _frames_with_letters(frames: list[np.ndarray], letters: str, gutter: int) -> tuple[np.ndarray, list[Box]]:
+    """A white page with the frames in one row (`gutter` px apart) and a letter printed under each."""
+    height, width = frames[0].shape[:2]
+    page = Image.new("RGB", (len(frames) * (width + gutter) + 200, height + 260), "white")
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.load_default(size=30)
+    boxes: list[Box] = []
+    for k, (frame, letter) in enumerate(zip(frames, letters, strict=True)):
+        left = 100 + k * (width + gutter)
+        page.paste(Image.fromarray(frame), (left, 100))
+        boxes.append((left, 100, left + width, 100 + height))
+        draw.text((left + width // 2 - 10, 100 + height + 12), letter, fill="black", font=font)
+    return np.asarray(page), boxes
+
+
+def _sector(seed: int) -> np.ndarray:
+    sample = pytest.importorskip("remud_gen.sample", reason="remud_gen.sample is not available")
+    return np.asarray(sample.speckle_frame(300, 240, seed).convert("RGB"))
+
+
+def test_panel_letters_missed_by_page_ocr_are_read_from_the_strip_under_each_frame() -> None:
+    """Given no OCR lines at all, each lone letter under a frame is found and read by the recogniser alone."""
+    image, boxes = _frames_with_letters([_sector(1), _sector(2), _sector(3)], "ABC", 40)
+    found = missing_letters(image, [tuple(map(int, b)) for b in boxes], [])
+    assert [line.text for line in found] == ["A", "B", "C"]
+    assert all(box[0] < (line.box[0] + line.box[2]) / 2 < box[2] for line, box in zip(found, boxes, strict=True))
+
+
+def test_a_letter_page_ocr_already_read_is_not_read_again() -> None:
+    image, boxes = _frames_with_letters([_sector(1), _sector(2)], "AB", 40)
+    known = [_line("A", 240, 352, 262, 382)]
+    found = missing_letters(image, [tuple(map(int, b)) for b in boxes], known)
+    assert [line.text for line in found] == ["B"]
+
+
+SPLIT_CASES = {
+    "two letters at the centres of two equal halves": (
+        [(0, 0, 600, 200)],
+        [_line("A", 140, 210, 160, 230), _line("B", 440, 210, 460, 230)],
+        [(0, 0, 300, 200), (300, 0, 600, 200)],
+    ),
+    "three letters, three equal thirds": (
+        [(0, 0, 900, 200)],
+        [_line("A", 140, 210, 160, 230), _line("B", 440, 210, 460, 230), _line("C", 740, 210, 760, 230)],
+        [(0, 0, 300, 200), (300, 0, 600, 200), (600, 0, 900, 200)],
+    ),
+    "letters off the slice centres leave the region whole": (
+        [(0, 0, 600, 200)],
+        [_line("A", 20, 210, 40, 230), _line("B", 440, 210, 460, 230)],
+        [(0, 0, 600, 200)],
+    ),
+    "one letter is one frame": ([(0, 0, 600, 200)], [_line("A", 290, 210, 310, 230)], [(0, 0, 600, 200)]),
+    "a caption line under the region is no panel letter": (
+        [(0, 0, 600, 200)],
+        [_line("A B", 140, 210, 460, 230)],
+        [(0, 0, 600, 200)],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(SPLIT_CASES), ids=list(SPLIT_CASES))
+def test_split_by_letters(case: str) -> None:
+    figures, lines, expected = SPLIT_CASES[case]
+    assert split_by_letters(figures, lines) == expected
+
+
+def test_sector_frames_abutting_are_split_by_the_letters_under_them() -> None:
+    """Sector frames meet along black margins, so no seam shows; the letters under them say where to cut."""
+    image, boxes = _frames_with_letters([_sector(4), _sector(5)], "AB", 0)
+    page = analyse_page(image)
+    assert len(page.figures) == 2, page.figures
+    assert all(max(_iou(f, b) for f in page.figures) >= 0.9 for b in boxes)
+
+
+def _iou(a: Box, b: Box) -> float:
+    inter = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def _threads() -> int:
+    status = Path("/proc/self/status").read_text().splitlines()
+    return int(next(line for line in status if line.startswith("Threads:")).split()[1])
+
+
+def _engine_threads(cap: int) -> int:
+    """Threads this process gains by loading an OCR engine with `cap` threads per model (0: no cap)."""
+    ocr.limit_threads(cap)
+    before = _threads()
+    ocr.engine()
+    return _threads() - before
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists() or (os.cpu_count() or 1) < 2, reason="needs Linux, 2+ cores")
+def test_ocr_threads_can_be_capped_per_process() -> None:
+    """Worker processes each load an engine: capped at one thread per model they start no thread pools."""
+    try:
+        capped, default = _engine_threads(1), _engine_threads(0)
+    finally:
+        ocr.limit_threads(0)
+    assert capped < default
+    assert capped <= 1

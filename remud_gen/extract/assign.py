@@ -118,7 +118,7 @@ def assign_page(blocks: list[Block], regions: list[tuple[BBox, str]], page: int,
             d.label_below = label_below[i]
             if parsed is not None and parsed.sub:
                 d.panel = d.panel or parsed.sub  # "Fig. 6b": figure 6, panel b
-                d.lower = best is not None and bool(re.match(r"\D*\d+(?:[.\-]\d+)*[a-z]\b", best.text))
+                d.lower = best is not None and bool(re.match(r"\D*\d+(?:[.\-]\d+)*[a-z](?![a-z])", best.text))
                 d.label_below = True
             drafts.append(d)
     return _group(drafts)
@@ -144,10 +144,11 @@ def _neighbours(boxes: list[BBox], blocks: list[Block], own: list[Block | None])
     for i in range(n):
         for j in range(i + 1, n):
             a, b = boxes[i], boxes[j]
-            aligned = (abs(a[1] - b[1]) < 3 and abs(a[3] - b[3]) < 3) or (abs(a[0] - b[0]) < 3 and abs(a[2] - b[2]) < 3)
-            if gap(a, b) > (60 if aligned else 30) or (
-                own[i] is not None and own[j] is not None and own[i] is not own[j]
-            ):
+            row = abs(a[1] - b[1]) < 3 and abs(a[3] - b[3]) < 3
+            column = abs(a[0] - b[0]) < 3 and abs(a[2] - b[2]) < 3
+            # Small frames of one row are spread over the text width: as far apart as a frame is wide.
+            reach = max(60.0, min(a[2] - a[0], b[2] - b[0])) if row else 60.0 if column else 30.0
+            if gap(a, b) > reach or (own[i] is not None and own[j] is not None and own[i] is not own[j]):
                 continue
             zone = union([a, b])
             if not any(inside(t, zone, 0.5) and not inside(t, a, 0.5) and not inside(t, b, 0.5) for t in body):

@@ -95,7 +95,11 @@ def _zh_rest_ok(rest: str, text: str) -> bool:
         return True
     if rest.startswith(_ZH_SENTENCE_WORDS) or rest[0] in ")）":
         return False
-    return len(text) <= 40 and "。" not in text[:-1]
+    # OCR drops the space after the id ("图16-2-4肾脏解剖示意图"): a short title is still a caption, even when a
+    # legend follows it in the same block.
+    title = re.split(r"\s", text.strip(), maxsplit=1)[0]
+    last = title == text.strip()  # a full stop may end a caption, but not a title that more text follows
+    return len(title) <= 40 and "。" not in (title[:-1] if last else title)
 
 
 def _strip_sep(rest: str) -> str:

@@ -41,6 +41,23 @@ class OcrLine:
     score: float
 
 
+_threads = 0  # onnxruntime threads per model; 0 lets onnxruntime use every core
+
+
+def limit_threads(threads: int) -> None:
+    """Cap the threads each OCR model may use in this process; call before the engine is first used.
+
+    Worker processes each run their own engine: with the default of one thread per core in every worker, N
+    workers on N cores start N x N threads that preempt each other. A worker pool gives each worker its share.
+
+    Args:
+        threads: threads per model (at least 1), or 0 for onnxruntime's default (one per core).
+    """
+    global _threads
+    _threads = max(0, threads)
+    engine.cache_clear()
+
+
 @lru_cache(maxsize=1)
 def engine() -> Any:
     """Return this process's RapidOCR engine, loading it on first use.
@@ -56,9 +73,11 @@ def engine() -> Any:
         logger = logging.getLogger(name)
         logger.setLevel(logging.ERROR)
         logger.propagate = False
+    # One inter-op thread: the PP-OCR graphs are sequential, so parallelism comes from intra-op threads only.
+    threads = {"intra_op_num_threads": _threads, "inter_op_num_threads": 1} if _threads else {}
     # The 180-degree line classifier flips sound lines of book text (bold openings such as "（4）“物的…" come
     # back empty); printed pages are upright, so it is skipped, which also saves time.
-    return RapidOCR(print_verbose=False, use_cls=False)
+    return RapidOCR(print_verbose=False, use_cls=False, **threads)
 
 
 def recognise(image: np.ndarray) -> list[OcrLine]:
@@ -83,6 +102,22 @@ def recognise(image: np.ndarray) -> list[OcrLine]:
         if box[2] > box[0] and box[3] > box[1]:
             lines.append(OcrLine(text=text, box=box, score=float(score)))
     return lines
+
+
+def recognise_crop(image: np.ndarray) -> tuple[str, float]:
+    """Read one small RGB crop holding a single word or letter with the recogniser alone (no text detection).
+
+    Returns:
+        The text and its confidence; ("", 0.0) when nothing is read.
+    """
+    if image.ndim != 3 or min(image.shape[:2]) < 2:
+        return "", 0.0
+    bgr = np.ascontiguousarray(image[:, :, ::-1])
+    result, _elapsed = engine()(bgr, use_det=False, use_cls=False, use_rec=True)
+    if not result:
+        return "", 0.0
+    text, score = result[0][0], result[0][1]
+    return str(text).strip(), float(score)
 
 
 def _is_wide(char: str) -> bool:

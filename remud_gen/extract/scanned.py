@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from remud_gen.errors import InputError
+from remud_gen.extract.letters import missing_letters, split_by_letters
 from remud_gen.extract.ocr import OCR_MAX_SIDE, OcrLine, join_row, recognise
 from remud_gen.extract.regions import find_figures
 
@@ -71,6 +72,11 @@ def analyse_page(image: np.ndarray, *, ocr: bool = True) -> ScannedPage:
         work = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     fragments = recognise(work) if ocr else []
     figures = find_figures(work, [f.box for f in fragments])
+    if ocr:
+        # Page detection drops some lone panel letters; a crop under each frame reads them, and letters set
+        # evenly under one region say where abutting frames meet.
+        fragments += missing_letters(work, figures, fragments)
+        figures = split_by_letters(figures, fragments)
     lines = reading_order(fragments, figures)
     height, width = rgb.shape[:2]
     return ScannedPage(

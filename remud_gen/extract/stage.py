@@ -21,6 +21,7 @@ from typing import Any
 from remud_gen.errors import RemudError, UserError
 from remud_gen.extract.core import process_file
 from remud_gen.extract.inputs import expand
+from remud_gen.extract.ocr import limit_threads
 from remud_gen.extract.settings import ExtractSettings
 from remud_gen.extract.vlm.job import VlmJob
 from remud_gen.extract.vlm.plan import VlmPlan, incomplete, plan, summarise
@@ -188,7 +189,11 @@ def _extract_all(
                 if failure:
                     yield path, *failure
             return
-        with ProcessPoolExecutor(max_workers=n_workers, mp_context=get_context("spawn")) as pool:
+        # Every worker loads its own OCR engine: its share of the cores keeps workers x OCR threads <= cores.
+        threads = max(1, (os.cpu_count() or 1) // n_workers)
+        with ProcessPoolExecutor(
+            max_workers=n_workers, mp_context=get_context("spawn"), initializer=limit_threads, initargs=(threads,)
+        ) as pool:
             futures: dict[Future[tuple[str, str] | None], Path] = {
                 pool.submit(_one, p, caches[p], root, settings, job): p for p in pending
             }
