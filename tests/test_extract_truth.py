@@ -105,6 +105,15 @@ def test_generated_atlas_against_its_truth(tmp_path: Path) -> None:
             assert t["panel_caption"] in got.panel_caption, (t["figure_id"], t["panel"], got.panel_caption)
 
 
+def test_born_digital_atlas_with_reused_frames_against_its_truth(tmp_path: Path, corpus: Path) -> None:
+    """Six real BUSI frames reused across the pages are figures each time; only the logo is page furniture."""
+    frames = sorted((corpus / "ultrasound_images").glob("busi_*.png"))[:6]
+    sample = _sample().atlas_with_frames(frames, tmp_path / "frames", seed=0)
+    truth = [asdict(p) for p in sample.figures()]
+    found = {pdf.name: process_file(pdf, tmp_path, ExtractSettings()).figures for pdf in sample.pdfs}
+    check_targets(score(truth, found))
+
+
 # Pages of the image-only copies scored with OCR on (OCR costs seconds a page, so one page of each kind):
 SCANNED_PAGES = {
     "atlas_zh.pdf": (3,),  # two frames (one Doppler) with lone letters under a heading bar, a labelled colour diagram

@@ -36,12 +36,27 @@ class Analysis:
 
 
 def repeated_digests(pages: list[PageData], settings: ExtractSettings) -> set[str]:
-    """Digests of rasters drawn on many pages: logos, running-head images."""
-    counts: Counter[str] = Counter()
+    """Digests of rasters drawn at the same place on many pages and small or in a margin: logos, running heads.
+
+    Repetition alone is not enough: an atlas reuses a reference image (a normal kidney beside each abnormal one) in
+    the body of many pages, at varying places, and those are figures.
+    """
+    counts: Counter[tuple[str, tuple[int, int, int, int]]] = Counter()
     for p in pages:
-        counts.update({g.digest for g in p.rasters if g.digest})
+        counts.update({(g.digest, _place(g.bbox)) for g in p.rasters if g.digest and _logo_like(g.bbox, p.size)})
     need = max(2, min(settings.repeated_image_pages, math.ceil(settings.repeated_image_fraction * len(pages))))
-    return {d for d, n in counts.items() if n >= need}
+    return {d for (d, _), n in counts.items() if n >= need}
+
+
+def _place(b: BBox) -> tuple[int, int, int, int]:
+    """Where a raster sits, to within ~12 pt (page furniture moves a little between recto and verso)."""
+    return (round(b[0] / 12), round(b[1] / 12), round((b[2] - b[0]) / 12), round((b[3] - b[1]) / 12))
+
+
+def _logo_like(b: BBox, size: tuple[float, float]) -> bool:
+    """Small (under 4% of the page), or inside the top or bottom 12% where running heads and footers live."""
+    width, height = size
+    return area(b) < 0.04 * width * height or b[3] <= 0.12 * height or b[1] >= 0.88 * height
 
 
 def repeated_boxes(pages: list[PageData], settings: ExtractSettings) -> set[tuple[int, int, int, int]]:
