@@ -112,6 +112,8 @@ class _Server:
         self.chat_url = base_url.rstrip("/") + "/chat/completions"
         self._session: aiohttp.ClientSession | None = None
         self._sdk: openai.AsyncOpenAI | None = None  # made on first use: transport sdk, or the Batch API
+        if settings.transport == "sdk":
+            import openai  # noqa: F401  # its ~0.6 s import belongs to start-up, not to the first request's wait
         self.inflight = 0
         self.failures = 0
         self.rested_until = 0.0
