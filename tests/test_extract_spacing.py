@@ -38,6 +38,8 @@ def _line(text: str, gaps: dict[int, float], pitch: int = 3) -> tuple[list[str],
         ("5.84cm", {0: LOW, 1: LOW, 2: LOW, 3: HIGH}, "5.84 cm"),  # number and unit parted, digits kept
         ("2024;12", {4: HIGH}, "2024; 12"),
         ("kidney.This", {6: 0.05}, "kidney. This"),
+        ("wall,a", {4: 0.005}, "wall, a"),  # weaker evidence suffices after punctuation
+        ("e.g.5.84", {1: 0.0001, 3: 0.005, 5: 0.0001}, "e.g. 5.84"),
         ("肾脏B超", {0: HIGH, 1: HIGH, 2: HIGH, 3: HIGH}, "肾脏B超"),  # never inside or next to CJK
         ("CDFI显示", {0: LOW, 3: HIGH}, "CDFI显示"),
         ("（a）cyst", {2: HIGH}, "（a）cyst"),  # full-width punctuation is CJK-like
@@ -71,7 +73,7 @@ def _words(text: str) -> list[str]:
 def test_english_scanned_page_keeps_word_spaces(tmp_path: Path) -> None:
     """A rasterised English atlas page, OCR'd, gives back the printed words as separate tokens.
 
-    Without restored spaces the recogniser glues most words (about 10% recovered on this article).
+    Without restored spaces the recogniser glues most words (7% of this page's words recovered; 100% with them).
     """
     born_digital = next(p for p in write_sample(tmp_path / "sample").pdfs if p.name == "atlas_en.pdf")
     scanned = rasterize_pdf(born_digital, tmp_path / "scanned.pdf")
@@ -86,4 +88,4 @@ def test_english_scanned_page_keeps_word_spaces(tmp_path: Path) -> None:
     found = Counter(_words("\n".join(line.text for line in analyse_page(image).lines)))
     recovered = sum(min(count, found[word]) for word, count in Counter(truth).items())
     assert len(truth) > 150
-    assert recovered / len(truth) >= 0.8, f"{recovered}/{len(truth)} words recovered: {sorted(found)}"
+    assert recovered / len(truth) >= 0.9, f"{recovered}/{len(truth)} words recovered: {sorted(found)}"

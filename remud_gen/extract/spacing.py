@@ -19,6 +19,10 @@ import numpy as np
 # Highest space probability between two characters above which a space was printed there: 2.5 times the largest
 # value seen inside a word, and below 98% of the values seen at word boundaries.
 SPACE_EVIDENCE = 0.01
+# The same after sentence punctuation, where a narrow glyph shares the gap's columns and the evidence is weaker:
+# 0.0055 and up at the 104 word boundaries measured after , ; : . but at most 0.0001 inside "5.84" or "e.g.".
+PUNCTUATION_EVIDENCE = 0.002
+_PUNCTUATION = frozenset(",;:.!?")
 
 # English never sets a space inside brackets or before closing punctuation, whatever the model saw there (it reads
 # one in the loose "15( I)" of Chinese running heads).
@@ -36,6 +40,7 @@ def restore_spaces(
     columns: Sequence[int],
     space: Sequence[float] | np.ndarray,
     threshold: float = SPACE_EVIDENCE,
+    after_punctuation: float = PUNCTUATION_EVIDENCE,
 ) -> str:
     """Join recognised characters, putting back the spaces the model saw but decoded as blank.
 
@@ -49,6 +54,7 @@ def restore_spaces(
         columns: the CTC column at which each character was emitted, ascending; same length as `chars`.
         space: probability of the space class in every column of the line.
         threshold: space probability above which a space is inserted.
+        after_punctuation: the same, after one of , ; : . ! ? (except between digits).
 
     Returns:
         The line's text with the restored spaces.
@@ -70,7 +76,10 @@ def restore_spaces(
             or right in _NO_SPACE_BEFORE
         ):
             gap = evidence[columns[index - 1] + 1 : columns[index]]
-            if gap.size and float(gap.max()) > threshold:
+            # A point or comma between digits is a decimal or thousands separator, not the end of a clause.
+            decimal = index >= 2 and chars[index - 2].isdigit() and right.isdigit()
+            limit = after_punctuation if left in _PUNCTUATION and not decimal else threshold
+            if gap.size and float(gap.max()) > limit:
                 out.append(" ")
         out.append(right)
     return "".join(out)
