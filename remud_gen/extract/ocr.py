@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from remud_gen.errors import InputError
+from remud_gen.extract.spacing import is_wide, restore_spaces
 
 # RapidOCR shrinks anything larger to this itself; rendering bigger only costs time.
 OCR_MAX_SIDE = 2000
@@ -77,11 +78,37 @@ def engine() -> Any:
     threads = {"intra_op_num_threads": _threads, "inter_op_num_threads": 1} if _threads else {}
     # The 180-degree line classifier flips sound lines of book text (bold openings such as "（4）“物的…" come
     # back empty); printed pages are upright, so it is skipped, which also saves time.
-    return RapidOCR(print_verbose=False, use_cls=False, **threads)
+    ocr_engine = RapidOCR(print_verbose=False, use_cls=False, **threads)
+    ocr_engine.text_rec.postprocess_op = _SpaceEvidence(ocr_engine.text_rec.postprocess_op)
+    return ocr_engine
+
+
+class _SpaceEvidence:
+    """RapidOCR's CTC decoder, also handing back the space-class probability of every column of each line.
+
+    With `return_word_box` the decoder gives, per line, [columns, words, word columns, states, confidences];
+    this appends the space probabilities, which `restore_spaces` reads between the characters' columns.
+    """
+
+    def __init__(self, decoder: Any) -> None:
+        self.decoder = decoder
+        self.character = decoder.character
+        self.space = [index for index, char in enumerate(decoder.character) if char == " "]
+
+    def __call__(self, preds: np.ndarray, return_word_box: bool = False, **kwargs: Any) -> list[Any]:
+        lines: list[Any] = self.decoder(preds, return_word_box, **kwargs)
+        if return_word_box:
+            space = preds[:, :, self.space].sum(axis=2)
+            for index, line in enumerate(lines):
+                line[2].append(space[index])
+        return lines
 
 
 def recognise(image: np.ndarray) -> list[OcrLine]:
     """OCR an RGB page image and return its text fragments in the engine's order (top to bottom, roughly).
+
+    Detection and recognition run as separate engine steps so the recogniser can report where each character
+    was decoded; word spaces it read but decoded as blank are put back (see `remud_gen.extract.spacing`).
 
     Args:
         image: (H, W, 3) uint8 RGB array; callers should keep its longest side at most `OCR_MAX_SIDE`.
@@ -91,13 +118,23 @@ def recognise(image: np.ndarray) -> list[OcrLine]:
     """
     # PP-OCR models were trained on OpenCV's BGR channel order, and RapidOCR passes arrays through unconverted.
     bgr = np.ascontiguousarray(image[:, :, ::-1])
-    result, _elapsed = engine()(bgr)
+    ocr_engine = engine()
+    detected, _elapsed = ocr_engine(bgr, use_rec=False)
+    if not detected:
+        return []
+    quads = [np.asarray(points, dtype=np.float32) for points in detected]
+    recognised, _elapsed = ocr_engine.text_rec(ocr_engine.get_crop_img_list(bgr, quads), return_word_box=True)
     lines: list[OcrLine] = []
-    for points, text, score in result or []:
-        text = str(text).strip()
+    for quad, (raw, score, info) in zip(quads, recognised, strict=True):
+        if float(score) < ocr_engine.text_score:
+            continue
+        _count, words, word_columns, _states, _confidences, space = info
+        chars = [char for word in words for char in word]
+        columns = [column for word in word_columns for column in word]
+        text = restore_spaces(chars, columns, space) if "".join(chars) == raw else str(raw)
+        text = text.strip()
         if not text:
             continue
-        quad = np.asarray(points, dtype=np.float64)
         box = (float(quad[:, 0].min()), float(quad[:, 1].min()), float(quad[:, 0].max()), float(quad[:, 1].max()))
         if box[2] > box[0] and box[3] > box[1]:
             lines.append(OcrLine(text=text, box=box, score=float(score)))
@@ -118,11 +155,6 @@ def recognise_crop(image: np.ndarray) -> tuple[str, float]:
         return "", 0.0
     text, score = result[0][0], result[0][1]
     return str(text).strip(), float(score)
-
-
-def _is_wide(char: str) -> bool:
-    # CJK scripts and full-width punctuation are written without spaces between words.
-    return ord(char) >= 0x2E80
 
 
 def join_row(fragments: Sequence[OcrLine], max_gap: float = 1.0) -> list[OcrLine]:
@@ -146,7 +178,7 @@ def join_row(fragments: Sequence[OcrLine], max_gap: float = 1.0) -> list[OcrLine
             if -0.5 * height <= gap <= max_gap * height and overlap >= 0.5 * min(
                 last.box[3] - last.box[1], frag.box[3] - frag.box[1]
             ):
-                sep = "" if _is_wide(last.text[-1]) or _is_wide(frag.text[0]) else " "
+                sep = "" if is_wide(last.text[-1]) or is_wide(frag.text[0]) else " "
                 weight = len(last.text) + len(frag.text)
                 score = (last.score * len(last.text) + frag.score * len(frag.text)) / weight
                 box = (
