@@ -184,3 +184,27 @@ def test_scanned_atlas_legends_are_split_per_panel(scanned_atlas: tuple[list[dic
     assert {("12-3-1", letter) for letter in "ABCD"} <= set(panels)
     for letter in "ABCD":
         assert panels["12-3-1", letter].panel_caption.startswith(f"{letter}图"), panels["12-3-1", letter]
+
+
+def test_reopening_a_long_book_midway_loses_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """extract reopens the PDF every so many pages to free MuPDF's object cache; the figures must not change."""
+    import pymupdf
+
+    from remud_gen.extract import pdf as pdf_module
+
+    sample = _sample().write_sample(tmp_path / "sample")
+    book = tmp_path / "book.pdf"
+    with pymupdf.open() as out:
+        while out.page_count < 60:
+            for src in sample.pdfs:
+                with pymupdf.open(src) as doc:
+                    out.insert_pdf(doc)
+        out.save(book)
+    settings = ExtractSettings(repeated_image_pages=10_000, repeated_image_fraction=1.0)
+
+    def figures(reopen_every: int) -> list[tuple[int, str | None, str | None, tuple[int, ...], str]]:
+        monkeypatch.setattr(pdf_module, "REOPEN_EVERY", reopen_every)
+        found = process_file(book, tmp_path / f"w{reopen_every}", settings).figures
+        return [(f.page, f.figure_id, f.panel, tuple(round(v) for v in f.bbox), f.image) for f in found]
+
+    assert figures(pdf_module.SHRINK_EVERY) == figures(10**9)

@@ -90,7 +90,22 @@ def store_pixels(work: Path, rgb: np.ndarray) -> str:
         if _encoder is None:
             _encoder = ThreadPoolExecutor(max_workers=2, thread_name_prefix="remud-png")
         _pending.append(_encoder.submit(lambda: write_bytes_atomic(dest, png_bytes(pixels), durable=False)))
+        _bound_backlog()
     return rel.as_posix()
+
+
+_BACKLOG = 8  # crops waiting for the encoder at most: each holds its pixels, so an unbounded queue is unbounded RAM
+
+
+def _bound_backlog() -> None:
+    """Forget finished writes (re-raising a failure) and wait while too many crops are queued."""
+    global _pending
+    done = [f for f in _pending if f.done()]
+    for f in done:
+        f.result()
+    _pending = [f for f in _pending if not f.done()]
+    while len(_pending) > _BACKLOG:
+        _pending.pop(0).result()
 
 
 def wait_for_writes() -> None:
