@@ -71,8 +71,8 @@ class _Book:
         self.doc = open_pdf(path, password)
         self.tidied = 0
 
-    def tidy(self) -> pymupdf.Document:
-        """Empty MuPDF's store, reopen when due, hand freed memory back; returns the (possibly new) document."""
+    def tidy(self) -> None:
+        """Empty MuPDF's store; when due, reopen `doc` and hand freed memory back."""
         pymupdf.TOOLS.store_shrink(100)
         self.tidied += 1
         if self.tidied * SHRINK_EVERY >= REOPEN_EVERY:
@@ -80,7 +80,6 @@ class _Book:
             self.doc = open_pdf(self.path, self.password)
             self.tidied = 0
             _trim()
-        return self.doc
 
     def __enter__(self) -> _Book:
         return self
@@ -104,22 +103,21 @@ def extract_pdf(path: Path, work: Path, settings: ExtractSettings, sha: str, vlm
     prefix = sha[:12]
     warnings: list[str] = []
     outcome = None
-    book = _Book(path, settings.password)
-    with book:
-        doc = book.doc
+    with _Book(path, settings.password) as book:
+        page_count = book.doc.page_count
         pages: list[PageData] = []
-        for i in range(doc.page_count):
+        for i in range(page_count):
             try:
-                pages.append(read_page(doc[i], settings, warnings))
+                pages.append(read_page(book.doc[i], settings, warnings))
             except Exception as exc:  # a broken page must not lose the rest of the book
                 warnings.append(f"page {i + 1}: unreadable, skipped ({_short(exc)})")
                 pages.append(PageData(number=i + 1, size=(612.0, 792.0)))
             if i % SHRINK_EVERY == SHRINK_EVERY - 1:
-                doc = book.tidy()
-        if doc.page_count and all(not p.blocks and not p.rasters and not p.detected for p in pages) and warnings:
+                book.tidy()
+        if page_count and all(not p.blocks and not p.rasters and not p.detected for p in pages) and warnings:
             raise InputError(f"{path.name}: no page could be read ({warnings[0]}); the file is damaged")
         if settings.detector == "vlm":
-            outcome = _vlm_pass(doc, pages, vlm, settings, work, sha, warnings)
+            outcome = _vlm_pass(book.doc, pages, vlm, settings, work, sha, warnings)
         result = analyse(pages, settings)
         by_page: dict[int, list] = {}
         for d in result.drafts:
@@ -129,7 +127,7 @@ def extract_pdf(path: Path, work: Path, settings: ExtractSettings, sha: str, vlm
         for n, drafts in sorted(by_page.items()):
             try:
                 figures += render_page_figures(
-                    doc[n - 1],
+                    book.doc[n - 1],
                     drafts,
                     work=work,
                     doc=path.name,
@@ -143,9 +141,8 @@ def extract_pdf(path: Path, work: Path, settings: ExtractSettings, sha: str, vlm
             cached += sum(4 * g.pixels[0] * g.pixels[1] for g in pages[n - 1].rasters)
             rendered += 1
             if cached > STORE_BUDGET or rendered >= SHRINK_EVERY:
-                doc = book.tidy()
+                book.tidy()
                 cached = rendered = 0
-        page_count = doc.page_count
     chunks = make_chunks(
         list(content_paragraphs(result.paras)) if settings.drop_apparatus else result.paras,
         doc=path.name,
