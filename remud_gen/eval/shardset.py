@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from remud_gen.errors import InputError
-from remud_gen.filter.shards import OutputSettings, dataset_info_entry
-from remud_gen.io import atomic_open, read_json, write_json
+from remud_gen.filter.shards import OutputSettings, write_dataset_info
+from remud_gen.io import atomic_open, read_json
 
 TEST_FILE = "test.json"
 
@@ -82,13 +82,5 @@ def write_split(dataset: Path, output: OutputSettings, train: list[Any], test: l
 
 
 def _write_info(dataset: Path, name: str, shards: list[Path]) -> None:
-    path = dataset / "dataset_info.json"
     own = re.compile(rf"^{re.escape(name)}-(\d{{5}}-of-\d{{5}}|test)$")
-    try:
-        old = read_json(path) if path.exists() else {}
-    except (OSError, ValueError):
-        old = {}
-    info = {k: v for k, v in (old.items() if isinstance(old, dict) else []) if not own.match(k)}
-    info.update({p.stem: dataset_info_entry(p.name) for p in shards})
-    info[f"{name}-test"] = dataset_info_entry(TEST_FILE)
-    write_json(path, info)
+    write_dataset_info(dataset, own, {p.stem: p.name for p in shards} | {f"{name}-test": TEST_FILE})

@@ -140,7 +140,8 @@ def write_shards(
             fh = stack.enter_context(atomic_open(path))
             json.dump(chunk, fh, ensure_ascii=False, indent=settings.indent)
             fh.write("\n")
-    info = _write_dataset_info(dataset, settings.name, shards)
+    own = re.compile(rf"^{re.escape(settings.name)}-\d{{5}}-of-\d{{5}}$")  # a test split's entry is the split's
+    info = write_dataset_info(dataset, own, {p.stem: p.name for p in shards})
     extra: dict[str, Path] = {}
     if "openai" in settings.formats:
         extra["openai"] = formats.write_openai(records, dataset / f"{settings.name}.openai.jsonl")
@@ -203,16 +204,18 @@ def dataset_info_entry(shard: str) -> dict[str, Any]:
     }
 
 
-def _write_dataset_info(dataset: Path, name: str, shards: list[Path]) -> Path:
+def write_dataset_info(dataset: Path, own: re.Pattern[str], entries: Mapping[str, str]) -> Path:
+    """Replace our entries in `dataset_info.json` (those whose name `own` matches) with ``entries`` (name -> file).
+
+    Entries someone else added (another dataset, a hand-written one) are kept; a broken file of ours is rewritten.
+    """
     path = dataset / "dataset_info.json"
-    own = re.compile(rf"^{re.escape(name)}-\d{{5}}-of-\d{{5}}$")
     try:
         old = read_json(path) if path.exists() else {}
     except (OSError, ValueError):
-        old = {}  # a broken file of ours is rewritten
-    # entries someone else added (a test split, another dataset) are kept
+        old = {}
     info = {k: v for k, v in (old.items() if isinstance(old, dict) else []) if not own.match(k)}
-    info.update({p.stem: dataset_info_entry(p.name) for p in shards})
+    info.update({name: dataset_info_entry(file) for name, file in entries.items()})
     write_json(path, info)
     return path
 
