@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from remud_gen.extract.imagefile import IMAGE_SUFFIXES, extract_image
 from remud_gen.extract.pdf import extract_pdf
 from remud_gen.extract.result import FileResult
 from remud_gen.extract.settings import ExtractSettings
+from remud_gen.records import Figure
 
 if TYPE_CHECKING:
     from remud_gen.extract.vlm.job import VlmJob
@@ -26,7 +28,13 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def process_file(path: Path, work: Path, settings: ExtractSettings, vlm: VlmJob | None = None) -> FileResult:
+def process_file(
+    path: Path,
+    work: Path,
+    settings: ExtractSettings,
+    vlm: VlmJob | None = None,
+    sink: Callable[[Figure], None] | None = None,
+) -> FileResult:
     """Extract one PDF or image file.
 
     Crops are written to WORK/extract/images/<sha256[:20]>.png|.jpg (atomically, once per content); the records
@@ -38,6 +46,8 @@ def process_file(path: Path, work: Path, settings: ExtractSettings, vlm: VlmJob 
         work: the work directory (WORK).
         settings: extract settings.
         vlm: the vision endpoint for `settings.detector == "vlm"` (None: scanned pages keep image analysis).
+        sink: called with each figure of a PDF as soon as its page is rendered; those figures are then not in the
+            result, so a 1,000-page book's records are never all held at once.
 
     Returns:
         The Document, its Figure panels, its text Chunks, and one-line warnings about parts that were skipped.
@@ -63,7 +73,7 @@ def process_file(path: Path, work: Path, settings: ExtractSettings, vlm: VlmJob 
         raise InputError(f"{path.name}: the file is empty")
     try:
         if suffix == ".pdf":
-            return extract_pdf(path, work, settings, sha, vlm)
+            return extract_pdf(path, work, settings, sha, vlm, sink)
         return extract_image(path, work, settings, sha)
     finally:
         wait_for_writes()  # records name crops that are written on a background thread

@@ -1,11 +1,12 @@
 """Whole-document analysis between the two passes: margins, logos, figure drafts, sections, context, language.
 
-Input: the `PageData` of every page (small: text and boxes, no pixels). Output: figure drafts ready to render,
-body paragraphs for chunking, the document title and language.
+Input: the `PageStore` of pass 1 (text blocks on disk, boxes and counts in memory, no pixels). Output: figure drafts
+ready to render, body paragraphs for chunking, the document title and language.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections import Counter
@@ -16,15 +17,15 @@ from remud_gen.extract.captions import cited_figures, panel_sentences
 from remud_gen.extract.chunks import Para
 from remud_gen.extract.graphics import figure_regions
 from remud_gen.extract.headings import assign_sections, document_title
-from remud_gen.extract.layout import body_font_size, mark_margins, reading_order
+from remud_gen.extract.layout import font_sizes, margin_need, mark_page_margins, most_common_size, reading_order
 from remud_gen.extract.model import BBox, Block, area
 from remud_gen.extract.pages import PageData
+from remud_gen.extract.pagestore import PageStore
 from remud_gen.extract.settings import ExtractSettings
 from remud_gen.records import Language
 
 MAX_CONTEXT = 5
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_TEXT_ROLES = ("body", "heading", "atlas")  # the blocks sections, context and chunks are made of
 
 
 @dataclass
@@ -73,27 +74,25 @@ def _grid(b: BBox) -> tuple[int, int, int, int]:
     return (round(b[0] / 4), round(b[1] / 4), round(b[2] / 4), round(b[3] / 4))
 
 
-def detect_language(pages: list[PageData], setting: str) -> Language:
-    """zh when at least 15% of the letters are CJK, unless the settings fix the language."""
-    if setting in ("zh", "en"):
-        return setting  # type: ignore[return-value]
-    cjk = latin = 0
-    for p in pages:
-        for b in p.blocks:
-            cjk += len(_CJK.findall(b.text))
-            latin += len(_LATIN.findall(b.text))
-    return "zh" if cjk >= 0.15 * max(cjk + latin, 1) and cjk > 0 else "en"
+def analyse(store: PageStore, settings: ExtractSettings) -> Analysis:
+    """Run every cross-page decision; see the module docstring.
 
-
-def analyse(pages: list[PageData], settings: ExtractSettings) -> Analysis:
-    """Run every cross-page decision; see the module docstring."""
-    mark_margins([p.blocks for p in pages], [p.size[1] for p in pages], body_font_size([p.blocks for p in pages]))
+    Pages are laid out one at a time from ``store``; of each, only the settled text blocks the later steps read
+    (body, headings, atlas titles) are kept, so the analysis holds the document's text, not its pass-1 objects.
+    """
+    pages = store.pages
+    need = margin_need(len(pages))
+    body_before = most_common_size(store.font_sizes)  # before margins are set apart, as running heads are judged
     logos = repeated_digests(pages, settings)
     stamps = repeated_boxes(pages, settings)
     min_side = settings.min_figure_px * 72 / settings.dpi
     drafts: list[Draft] = []
-    ordered: list[Block] = []
+    kept: list[Block] = []
+    sizes: Counter[float] = Counter()
+    first: list[Block] = []
     for p in pages:
+        blocks = store.blocks(p.number)
+        mark_page_margins(blocks, p.size[1], store.band_texts, need, body_before)
         page_box: BBox = (0.0, 0.0, p.size[0], p.size[1])
         regions: list[tuple[BBox, str]]
         if p.scanned:
@@ -110,36 +109,43 @@ def analyse(pages: list[PageData], settings: ExtractSettings) -> Analysis:
                 background_fraction=settings.background_fraction,
             )
             regions = [(r.bbox, "embedded" if r.rasters else "vector") for r in found]
-        page_drafts = assign_page(p.blocks, regions, p.number, p.size[0])
+        page_drafts = assign_page(blocks, regions, p.number, p.size[0])
         # Vector clusters without a figure caption are tables, boxes and ornaments.
         drafts += [d for d in page_drafts if d.source != "vector" or d.figure_id]
-        ordered += reading_order([b for b in p.blocks if b.role not in ("margin", "figure-text")], p.size[0])
-    body = body_font_size([p.blocks for p in pages])
-    title = document_title(pages[0].blocks, pages[0].size[1], body) if pages else None
-    assign_sections([b for b in ordered if b.role in ("body", "heading", "atlas")], body, title)
-    _sections_for(drafts, ordered)
+        ordered = reading_order([b for b in blocks if b.role not in ("margin", "figure-text")], p.size[0])
+        kept += [b.settled() for b in ordered if b.role in _TEXT_ROLES]
+        sizes.update(font_sizes(blocks))
+        if p is pages[0]:
+            first = blocks  # the title is looked for on page 1
+    body = most_common_size(sizes)
+    title = document_title(first, pages[0].size[1], body) if pages else None
+    assign_sections(kept, body, title)
+    _sections_for(drafts, kept)
     _continue_figures(drafts)
-    _context(drafts, ordered)
-    paras = [Para(b.text, b.page, b.section) for b in ordered if b.role == "body" and b.text.strip() != title]
+    _context(drafts, kept)
+    paras = [Para(b.text, b.page, b.section) for b in kept if b.role == "body" and b.text.strip() != title]
     for d in drafts:
         if d.source == "vector":
             d.source = "embedded"
-    return Analysis(drafts=drafts, paras=paras, title=title, language=detect_language(pages, settings.language))
+    return Analysis(drafts=drafts, paras=paras, title=title, language=store.language(settings.language))
 
 
-def _sections_for(drafts: list[Draft], ordered: list[Block]) -> None:
-    last: dict[int, list[str]] = {}
-    for b in ordered:
-        last.setdefault(b.page, b.section)
+def _sections_for(drafts: list[Draft], kept: list[Block]) -> None:
+    """Each draft's section: that of the last text block above it on its page, else the last one before its page."""
+    by_page: dict[int, list[Block]] = {}
+    for b in kept:
+        by_page.setdefault(b.page, []).append(b)
+    numbers = sorted(by_page)
     for d in drafts:
-        above = [
-            b for b in ordered if b.page == d.page and b.bbox[1] <= d.bbox[1] and b.role in ("body", "heading", "atlas")
-        ]
+        here = by_page.get(d.page, [])
+        above = [b for b in here if b.bbox[1] <= d.bbox[1]]
+        before = bisect.bisect_left(numbers, d.page)
         if above:
             d.section = list(above[-1].section)
+        elif before:
+            d.section = list(by_page[numbers[before - 1]][-1].section)
         else:
-            prev = [b for b in ordered if b.page < d.page and b.role in ("body", "heading", "atlas")]
-            d.section = list(prev[-1].section) if prev else list(last.get(d.page, []))
+            d.section = list(here[0].section) if here else []
 
 
 def _continue_figures(drafts: list[Draft]) -> None:

@@ -26,7 +26,7 @@ def heading_level(block: Block, body: float, size_rank: dict[float, int]) -> int
     if block.role == "atlas":
         m = _HYPHENATED.match(text)
         return min(len(re.split(r"[-－]", m.group(1))), 6) if m else None
-    if block.role != "body" or not text or len(text) > 120 or len(block.lines) > 3:
+    if block.role != "body" or not text or len(text) > 120 or block.line_count > 3:
         return None
     if len(re.findall(r"[^\W\d_]", text)) < 2:
         return None  # numbers and symbols: table cells, page furniture

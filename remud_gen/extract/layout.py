@@ -1,7 +1,7 @@
 """Page layout over the neutral blocks: running heads and page numbers, columns and reading order.
 
 Works on `Block`s from either path. Margins need the whole document (a running head is a line repeated at the top
-of many pages), so `mark_margins` takes every page's blocks at once; the blocks are small, pixmaps are not kept.
+of many pages): the band texts of every page are counted first, then each page is marked.
 """
 
 from __future__ import annotations
@@ -31,20 +31,36 @@ def mark_margins(pages: list[list[Block]], heights: list[float], body: float = 0
 
     A block in the top or bottom band is a margin when its text (digits ignored) recurs in that band on at least
     three pages or a third of the pages, when it is a lone page number, or when it is a short line set smaller
-    than `body` text (a running head that changes with the chapter); captions are never margins.
+    than `body` text (a running head that changes with the chapter); captions are never margins. The same steps
+    run one page at a time in `remud_gen.extract.document.analyse`: count `band_signatures` over the document,
+    then `mark_page_margins` each page.
     """
     counts: Counter[str] = Counter()
     for blocks, h in zip(pages, heights, strict=True):
-        seen = {_signature(b.text) for b in blocks if _in_band(b, h)}
-        counts.update(seen)
-    need = max(2, min(3, len(pages)), round(len(pages) / 3)) if len(pages) >= 2 else 10**9
+        counts.update(band_signatures(blocks, h))
+    need = margin_need(len(pages))
     for blocks, h in zip(pages, heights, strict=True):
-        for b in blocks:
-            if not _in_band(b, h):
-                continue
-            small = body > 0 and b.size <= 0.9 * body and len(b.text) <= 60 and not starts_caption(b.text)
-            if _PAGE_NO.match(b.text) or counts[_signature(b.text)] >= need or small:
-                b.role = "margin"
+        mark_page_margins(blocks, h, counts, need, body)
+
+
+def band_signatures(blocks: list[Block], height: float) -> set[str]:
+    """The texts (digits ignored) in one page's top and bottom bands."""
+    return {_signature(b.text) for b in blocks if _in_band(b, height)}
+
+
+def margin_need(pages: int) -> int:
+    """On how many pages a band text must recur to be a running head or foot."""
+    return max(2, min(3, pages), round(pages / 3)) if pages >= 2 else 10**9
+
+
+def mark_page_margins(blocks: list[Block], height: float, counts: Counter[str], need: int, body: float) -> None:
+    """`mark_margins` for one page, given the document's `band_signatures` counts."""
+    for b in blocks:
+        if not _in_band(b, height):
+            continue
+        small = body > 0 and b.size <= 0.9 * body and len(b.text) <= 60 and not starts_caption(b.text)
+        if _PAGE_NO.match(b.text) or counts[_signature(b.text)] >= need or small:
+            b.role = "margin"
 
 
 def _in_band(b: Block, h: float) -> bool:
@@ -118,8 +134,19 @@ def body_font_size(pages: list[list[Block]]) -> float:
     """The most common font size of body text, weighted by characters."""
     sizes: Counter[float] = Counter()
     for blocks in pages:
-        for b in blocks:
-            if b.role == "body":
-                for ln in b.lines:
-                    sizes[round(ln.size * 2) / 2] += len(ln.text)
+        sizes.update(font_sizes(blocks))
+    return most_common_size(sizes)
+
+
+def font_sizes(blocks: list[Block]) -> Counter[float]:
+    """Characters of body text per font size (to the half point) on one page."""
+    sizes: Counter[float] = Counter()
+    for b in blocks:
+        if b.role == "body":
+            for ln in b.lines:
+                sizes[round(ln.size * 2) / 2] += len(ln.text)
+    return sizes
+
+
+def most_common_size(sizes: Counter[float]) -> float:
     return sizes.most_common(1)[0][0] if sizes else 10.0

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 BBox = tuple[float, float, float, float]
 
 
-@dataclass
+@dataclass(slots=True)
 class Line:
     """One line of text: its box in points, font size in points, and whether it is set in bold."""
 
@@ -22,7 +22,7 @@ class Line:
     bold: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class Block:
     """A paragraph-like group of lines; `role` is filled in by layout analysis."""
 
@@ -31,6 +31,19 @@ class Block:
     role: str = "body"  # body | margin | heading | caption | legend | label | figure-text
     column: int = 0
     section: list[str] = field(default_factory=list)
+    folded: int = 0  # lines that `settled` folded into `lines[0]`; 0 while `lines` are the page's own
+
+    @property
+    def line_count(self) -> int:
+        return self.folded or len(self.lines)
+
+    def settled(self) -> Block:
+        """This block with its lines folded into one: the same text, box, size, boldness and line count, in a
+        fraction of the memory. What the whole-document steps keep of a page once its layout is decided."""
+        if len(self.lines) <= 1:
+            return self
+        line = Line(self.text, self.bbox, self.size, self.bold)
+        return Block([line], self.page, self.role, self.column, self.section, folded=len(self.lines))
 
     @property
     def bbox(self) -> BBox:
@@ -49,7 +62,7 @@ class Block:
         return all(ln.bold for ln in self.lines if ln.text.strip())
 
 
-@dataclass
+@dataclass(slots=True)
 class Graphic:
     """A drawn thing on a page: an embedded raster (with a content digest) or a cluster of vector paths."""
 

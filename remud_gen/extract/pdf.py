@@ -1,6 +1,7 @@
 """Extract one PDF: open it safely, read every page (pass 1), analyse, render figures page by page (pass 2).
 
-Memory stays flat on long books: pass 1 keeps only text and boxes per page, pass 2 renders one figure at a time
+Memory stays flat on long books: pass 1 keeps boxes per page and moves the text to disk (`PageStore`), figure
+records go to the caller's sink as they are rendered, pass 2 renders one figure at a time
 and drops the pixmap, and MuPDF's object store is emptied every few pages. Not after every page: the store also
 caches fonts and colour-conversion links, and reloading a page's fonts or rebuilding a CMYK-to-RGB link costs
 10-40 ms, more than rendering the figures; in pass 2 it is emptied once the images drawn since the last time
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +23,7 @@ from remud_gen.extract.boilerplate import content_paragraphs
 from remud_gen.extract.chunks import make_chunks
 from remud_gen.extract.document import analyse
 from remud_gen.extract.pages import PageData, read_page
+from remud_gen.extract.pagestore import PageStore
 from remud_gen.extract.render import render_page_figures
 from remud_gen.extract.result import FileResult
 from remud_gen.extract.settings import ExtractSettings
@@ -98,35 +101,52 @@ def _short(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
 
 
-def extract_pdf(path: Path, work: Path, settings: ExtractSettings, sha: str, vlm: VlmJob | None = None) -> FileResult:
-    """Document, figures and chunks of one PDF (see `remud_gen.extract.process_file`)."""
+def extract_pdf(
+    path: Path,
+    work: Path,
+    settings: ExtractSettings,
+    sha: str,
+    vlm: VlmJob | None = None,
+    sink: Callable[[Figure], None] | None = None,
+) -> FileResult:
+    """Document, figures and chunks of one PDF (see `remud_gen.extract.process_file`); with a ``sink``, each figure
+    goes to it as soon as its page is rendered instead of into the result, so a long book's records are not held."""
     prefix = sha[:12]
     warnings: list[str] = []
     outcome = None
-    with _Book(path, settings.password) as book:
+    with _Book(path, settings.password) as book, PageStore() as store:
         page_count = book.doc.page_count
-        pages: list[PageData] = []
         for i in range(page_count):
             try:
-                pages.append(read_page(book.doc[i], settings, warnings))
+                store.add(read_page(book.doc[i], settings, warnings))
             except Exception as exc:  # a broken page must not lose the rest of the book
                 warnings.append(f"page {i + 1}: unreadable, skipped ({_short(exc)})")
-                pages.append(PageData(number=i + 1, size=(612.0, 792.0)))
+                store.add(PageData(number=i + 1, size=(612.0, 792.0)))
             if i % SHRINK_EVERY == SHRINK_EVERY - 1:
                 book.tidy()
-        if page_count and all(not p.blocks and not p.rasters and not p.detected for p in pages) and warnings:
+        pages = store.pages
+        blank = (not store.has_text(p.number) and not p.rasters and not p.detected for p in pages)
+        if page_count and warnings and all(blank):
             raise InputError(f"{path.name}: no page could be read ({warnings[0]}); the file is damaged")
         if settings.detector == "vlm":
-            outcome = _vlm_pass(book.doc, pages, vlm, settings, work, sha, warnings)
-        result = analyse(pages, settings)
+            outcome = _vlm_pass(book.doc, store, vlm, settings, work, sha, warnings)
+        result = analyse(store, settings)
         by_page: dict[int, list] = {}
         for d in result.drafts:
             by_page.setdefault(d.page, []).append(d)
+        result.drafts = []
+        # Pass 2 needs only the rasters of pages with figures.
+        scanned = sum(1 for p in pages if p.scanned)
+        rasters = {p.number: p.rasters for p in pages if p.number in by_page}
+        del pages
+        store.close()
         figures: list[Figure] = []
-        cached = rendered = 0
-        for n, drafts in sorted(by_page.items()):
+        keep = sink or figures.append
+        count = cached = rendered = 0
+        for n in sorted(by_page):
+            drafts = by_page.pop(n)
             try:
-                figures += render_page_figures(
+                page_figures = render_page_figures(
                     book.doc[n - 1],
                     drafts,
                     work=work,
@@ -134,11 +154,15 @@ def extract_pdf(path: Path, work: Path, settings: ExtractSettings, sha: str, vlm
                     prefix=prefix,
                     language=result.language,
                     settings=settings,
-                    rasters=[g.bbox for g in pages[n - 1].rasters],
+                    rasters=[g.bbox for g in rasters[n]],
                 )
             except Exception as exc:
                 warnings.append(f"page {n}: figures not rendered ({_short(exc)})")
-            cached += sum(4 * g.pixels[0] * g.pixels[1] for g in pages[n - 1].rasters)
+                page_figures = []
+            for figure in page_figures:
+                keep(figure)
+            count += len(page_figures)
+            cached += sum(4 * g.pixels[0] * g.pixels[1] for g in rasters.pop(n))
             rendered += 1
             if cached > STORE_BUDGET or rendered >= SHRINK_EVERY:
                 book.tidy()
@@ -157,10 +181,10 @@ def extract_pdf(path: Path, work: Path, settings: ExtractSettings, sha: str, vlm
         sha256=sha,
         kind="pdf",
         pages=page_count,
-        scanned_pages=sum(1 for p in pages if p.scanned),
+        scanned_pages=scanned,
         language=result.language,
         title=result.title,
-        figures=len(figures),
+        figures=count,
         chunks=len(chunks),
     )
     return FileResult(document=document, figures=figures, chunks=chunks, warnings=warnings, vlm=outcome)
@@ -168,7 +192,7 @@ def extract_pdf(path: Path, work: Path, settings: ExtractSettings, sha: str, vlm
 
 def _vlm_pass(
     doc: pymupdf.Document,
-    pages: list[PageData],
+    store: PageStore,
     vlm: VlmJob | None,
     settings: ExtractSettings,
     work: Path,
@@ -176,11 +200,11 @@ def _vlm_pass(
     warnings: list[str],
 ) -> VlmOutcome | None:
     """The seam to the VLM detector: scanned pages' analysis boxes in, cross-checked boxes out (in place)."""
-    if not any(p.scanned for p in pages):
+    if not any(p.scanned for p in store.pages):
         return None
     if vlm is None:  # called as a library without an endpoint: say so, keep the analysis boxes
         warnings.append("detector 'vlm' has no endpoint here; scanned pages used image analysis")
         return None
     from remud_gen.extract.vlm.detect import detect_pages
 
-    return detect_pages(doc, pages, vlm, settings, work, sha[:16], warnings)
+    return detect_pages(doc, store, vlm, settings, work, sha[:16], warnings)

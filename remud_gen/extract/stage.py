@@ -13,10 +13,11 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel
 
 from remud_gen.errors import RemudError, UserError
 from remud_gen.extract.core import process_file
@@ -32,14 +33,6 @@ from remud_gen.report import StageReport
 from remud_gen.workdir import WorkDir, file_digest, fingerprint
 
 STAGE = "extract"
-
-
-@dataclass
-class _Cached:
-    document: Document
-    figures: list[Figure]
-    chunks: list[Chunk]
-    vlm: dict[str, Any] | None
 
 
 def run(
@@ -101,31 +94,12 @@ def run(
     for path, message, kind in _extract_all(pending, todo, work.root, settings, workers, progress, vlm):
         failures.append(Failure(item=str(path), stage=STAGE, error=kind, message=message))
 
-    documents, chunks, figures = [], [], []
-    for path in found.files:
-        cache = todo.get(path)
-        if cache is None or not cache.exists():
-            continue
-        doc = _read_cache(cache)
-        documents.append(doc.document)
-        chunks += doc.chunks
-        figures += doc.figures
-        if doc.vlm:
-            vlm.outcomes.append({"doc": doc.document.doc, **doc.vlm})
-    write_records(out / "documents.jsonl", documents)
-    write_records(out / "chunks.jsonl", chunks)
-    write_records(out / "figures.jsonl", figures)
-    write_records(out / "failures.jsonl", failures)
+    documents, counts = _write_outputs(out, [todo[p] for p in found.files if p in todo], failures, vlm)
     report.items_out, report.failures = len(documents), len(failures)
     report.problems = [f.message for f in failures]
     report.seconds = time.monotonic() - started
     pages = sum(d.pages for d in documents)
-    report.extra = {
-        "pages": pages,
-        "figures": len(figures),
-        "chunks": len(chunks),
-        "ultrasound": sum(f.is_ultrasound for f in figures),
-    }
+    report.extra = {"pages": pages, **counts}
     vlm_counts = summarise(vlm, report, len(pending))
     if vlm_counts:
         report.extra["vlm"] = vlm_counts
@@ -139,8 +113,8 @@ def run(
         counts={
             "documents": len(documents),
             "pages": pages,
-            "chunks": len(chunks),
-            "figures": len(figures),
+            "chunks": counts["chunks"],
+            "figures": counts["figures"],
             "failures": len(failures),
         },
         timings={"seconds": round(report.seconds, 3)},
@@ -154,7 +128,7 @@ def _todo(
 ) -> tuple[dict[Path, Path], list[Path]]:
     """Each file's cache, and the files to extract: one per missing cache, or per cache whose VLM pass left pages
     without boxes (same content once: two names of one file must not share a VLM journal at the same time)."""
-    todo = {p: cache_dir / f"{d[:16]}-{settings_fp[:8]}.json" for p, d in digests.items()}
+    todo = {p: cache_dir / f"{d[:16]}-{settings_fp[:8]}.jsonl" for p, d in digests.items()}
     pending: dict[Path, Path] = {}
     for path, cache in todo.items():
         if cache in pending.values():
@@ -207,41 +181,85 @@ def _extract_all(
                     yield path, *failure
 
 
+def _write_outputs(
+    out: Path, caches: list[Path], failures: list[Failure], vlm: VlmPlan
+) -> tuple[list[Document], dict[str, int]]:
+    """Rebuild documents, chunks, figures and failures from the caches, one record at a time (a corpus of long
+    books is never held in memory); returns the documents and the chunk, figure and ultrasound counts."""
+    documents: list[Document] = []
+    counts = {"figures": 0, "chunks": 0, "ultrasound": 0}
+    with atomic_open(out / "chunks.jsonl") as chunks, atomic_open(out / "figures.jsonl") as figures:
+        for cache in caches:
+            if not cache.exists():
+                continue
+            for kind, record in _cache_records(cache):
+                if kind == "figure":
+                    figure = Figure.model_validate(record)
+                    figures.write(figure.model_dump_json() + "\n")
+                    counts["figures"] += 1
+                    counts["ultrasound"] += figure.is_ultrasound
+                elif kind == "chunk":
+                    chunks.write(Chunk.model_validate(record).model_dump_json() + "\n")
+                    counts["chunks"] += 1
+                else:
+                    documents.append(Document.model_validate(record["document"]))
+                    if record.get("vlm"):
+                        vlm.outcomes.append({"doc": documents[-1].doc, **record["vlm"]})
+    write_records(out / "documents.jsonl", documents)
+    write_records(out / "failures.jsonl", failures)
+    return documents, counts
+
+
 def _one(path: Path, cache: Path, root: Path, settings: ExtractSettings, vlm: VlmJob | None) -> tuple[str, str] | None:
-    """Extract one file into its cache file; returns (message, error class) on failure. Runs in a worker."""
+    """Extract one file into its cache; returns (message, error class) on failure. Runs in a worker.
+
+    The cache is JSONL: a `{"figure": ...}` line per figure, written as soon as its page is rendered, then a
+    `{"chunk": ...}` line per chunk, and last `{"document": ..., "vlm": ...}`; it appears only when complete.
+    """
     try:
-        result = process_file(path, root, settings, vlm)
+        with atomic_open(cache) as fh:
+
+            def write(kind: str, record: BaseModel) -> None:
+                fh.write(f'{{"{kind}":{record.model_dump_json()}}}\n')
+
+            result = process_file(path, root, settings, vlm, sink=lambda figure: write("figure", figure))
+            for figure in result.figures:  # image files: their one figure comes back with the result
+                write("figure", figure)
+            for chunk in result.chunks:
+                write("chunk", chunk)
+            outcome = result.vlm.as_dict() if result.vlm is not None else None
+            tail = {"document": result.document.model_dump(mode="json"), "vlm": outcome}
+            fh.write(json.dumps(tail, ensure_ascii=False) + "\n")
     except UserError as exc:
         return str(exc), type(exc).__name__
     except RemudError as exc:
         return f"{path.name}: {exc}", type(exc).__name__
     except Exception as exc:  # a library failing on a strange file must not stop the batch
         return f"{path.name}: could not be extracted ({type(exc).__name__}: {exc})", "ExtractionError"
-    payload = {
-        "document": result.document.model_dump(mode="json"),
-        "figures": [f.model_dump(mode="json") for f in result.figures],
-        "chunks": [c.model_dump(mode="json") for c in result.chunks],
-        "vlm": result.vlm.as_dict() if result.vlm is not None else None,
-    }
-    with atomic_open(cache) as fh:
-        json.dump(payload, fh, ensure_ascii=False)
     return None
 
 
-def _read_cache(path: Path) -> _Cached:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return _Cached(
-        document=Document.model_validate(data["document"]),
-        figures=[Figure.model_validate(f) for f in data["figures"]],
-        chunks=[Chunk.model_validate(c) for c in data["chunks"]],
-        vlm=data.get("vlm"),
-    )
+def _cache_records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(kind, record) for each line of a cache: kind "figure" or "chunk" with the record, then "document" with the
+    whole last line (document and vlm outcome)."""
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            data = json.loads(line)
+            if "document" in data:
+                yield "document", data
+            else:
+                ((kind, record),) = data.items()
+                yield kind, record
 
 
 def _cached_vlm(path: Path) -> dict[str, Any] | None:
     """The VLM outcome stored with a cached document (None when there is none or the cache is unreadable)."""
     try:
-        return _read_cache(path).vlm if path.exists() else None
+        last = None
+        for kind, record in _cache_records(path):
+            if kind == "document":
+                last = record
+        return last.get("vlm") if last else None
     except (OSError, ValueError, KeyError):
         return None
 

@@ -17,9 +17,9 @@ import pymupdf
 
 from remud_gen.errors import EndpointError
 from remud_gen.extract.crops import png_bytes, render, to_array
-from remud_gen.extract.document import detect_language
 from remud_gen.extract.model import BBox
 from remud_gen.extract.pages import PageData
+from remud_gen.extract.pagestore import PageStore
 from remud_gen.extract.settings import ExtractSettings
 from remud_gen.extract.vlm.answer import RawBox, parse_boxes
 from remud_gen.extract.vlm.crosscheck import CheckCounts, CheckRules, cross_check
@@ -72,25 +72,25 @@ class _Ask:
 
 def detect_pages(
     doc: pymupdf.Document,
-    pages: list[PageData],
+    store: PageStore,
     job: VlmJob,
     settings: ExtractSettings,
     work: Path,
     key: str,
     warnings: list[str],
 ) -> VlmOutcome:
-    """Replace the analysis boxes of every scanned page in ``pages`` by the cross-checked boxes (in place).
+    """Replace the analysis boxes of every scanned page in ``store`` by the cross-checked boxes (in place).
 
     Args:
         doc: the open PDF.
-        pages: the first-pass pages; scanned ones get new `detected` boxes and `detected_sources`.
+        store: the first-pass pages; scanned ones get new `detected` boxes and `detected_sources`.
         job: the endpoint and key.
         settings: extract settings (dpi, `vlm` section).
         work: WORK.
         key: the document's name in WORK/extract/vlm (its content hash prefix).
         warnings: one line is added per page whose boxes could not be had.
     """
-    scanned = [p for p in pages if p.scanned]
+    scanned = [p for p in store.pages if p.scanned]
     outcome = VlmOutcome(pages=len(scanned))
     if not scanned:
         return outcome
@@ -99,7 +99,7 @@ def detect_pages(
     fmt = box_format(settings, job.endpoint)
     budget = min(settings.max_render_pixels, job.endpoint.image_max_pixels)
     asks = [_render(doc[p.number - 1], p, image_dir, settings.dpi, budget) for p in scanned]
-    requests = _requests(asks, detect_language(pages, settings.language), fmt, settings)
+    requests = _requests(asks, store.language(settings.language), fmt, settings)
     results: dict[int, Result] = {}
     try:
         with Journal(folder / f"{key}.jsonl") as journal:
@@ -135,7 +135,7 @@ def detect_pages(
             max_pixels=settings.vlm.max_pixels,
         )
         vlm = [(_to_points(to_image(raw.box, frame, ask.size), ask.scale), raw.label) for raw in result.value]
-        text = [line.bbox for block in page.blocks for line in block.lines]
+        text = [line.bbox for block in store.blocks(page.number) for line in block.lines]
         regions, counts = cross_check(vlm, list(page.detected), text, page.size, rules)
         page.detected = [box for box, _ in regions]
         page.detected_sources = [source for _, source in regions]
