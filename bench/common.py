@@ -16,6 +16,7 @@ import selectors
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -29,6 +30,8 @@ BIN = Path(sys.executable).parent
 REMUD = str(BIN / "remud-gen")
 CORPUS = ROOT.parent / "shared" / "corpus"
 MIB = 1024 * 1024
+PEAK = str(Path(__file__).with_name("peak.py"))
+_PEAK_FILES: dict[int, str] = {}  # pid of a spawned command -> where peak.py writes its peak RSS
 
 
 @dataclass
@@ -72,17 +75,24 @@ class Section:
 
 
 def spawn(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.Popen[str]:
-    """Start a measured command with its output captured (stdout/stderr go to pipes, read at the end)."""
+    """Start a measured command with its output captured (stdout/stderr go to pipes, read at the end).
+
+    The command runs under `peak.py`, which records its own peak RSS; signal it with `os.killpg(proc.pid, ...)`.
+    """
     full_env = {**os.environ, **(env or {})}
-    return subprocess.Popen(
-        cmd,
+    fd, peak_file = tempfile.mkstemp(prefix="remud-bench-", suffix=".rss")
+    os.close(fd)
+    proc = subprocess.Popen(
+        [sys.executable, "-S", PEAK, peak_file, *cmd],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=full_env,
         cwd=cwd,
-        start_new_session=True,  # a SIGINT we send reaches this command only
+        start_new_session=True,  # its own process group: a signal we send reaches this command only
     )
+    _PEAK_FILES[proc.pid] = peak_file
+    return proc
 
 
 def reap(proc: subprocess.Popen[str], started: float, timeout_s: float = 1800.0) -> Proc:
@@ -91,7 +101,10 @@ def reap(proc: subprocess.Popen[str], started: float, timeout_s: float = 1800.0)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return Proc(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode, out, err)
+    peak_file = Path(_PEAK_FILES.pop(proc.pid))
+    peak_kb = int(peak_file.read_text() or usage.ru_maxrss)  # empty only if peak.py itself failed
+    peak_file.unlink()
+    return Proc(wall, usage.ru_utime + usage.ru_stime, peak_kb / 1024, proc.returncode, out, err)
 
 
 def _communicate(proc: subprocess.Popen[str], timeout_s: float) -> tuple[str, str]:

@@ -64,7 +64,7 @@ def _interrupt_once(root: Path, n: int, sig: signal.Signals, stub: Stub) -> dict
     while count_lines(journal) < n // 2 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     at = count_lines(journal)
-    os.kill(proc.pid, sig)
+    os.killpg(proc.pid, sig)  # the group, as Ctrl-C does: the command under peak.py gets it
     signalled = time.perf_counter()
     first = reap(proc, started)
     keys_first = set(journal_keys(journal))
