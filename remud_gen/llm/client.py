@@ -45,7 +45,7 @@ from remud_gen.llm.settings import EndpointSettings
 from remud_gen.records import Failure
 
 if TYPE_CHECKING:
-    import openai
+    from remud_gen.llm.sdk import ChatSDK
 
 _COOLDOWN_AFTER = 3  # consecutive server failures before a fleet member is rested
 _COOLDOWN_S = 30.0
@@ -111,7 +111,7 @@ class _Server:
         self.settings = settings
         self.chat_url = base_url.rstrip("/") + "/chat/completions"
         self._session: aiohttp.ClientSession | None = None
-        self._sdk: openai.AsyncOpenAI | None = None  # made on first use: transport sdk, or the Batch API
+        self._sdk: ChatSDK | None = None  # made on first use: transport sdk, or the Batch API
         if settings.transport == "sdk":
             import openai  # noqa: F401  # its ~0.6 s import belongs to start-up, not to the first request's wait
         self.inflight = 0
@@ -131,17 +131,19 @@ class _Server:
         return self._session
 
     @property
-    def sdk(self) -> openai.AsyncOpenAI:
+    def sdk(self) -> ChatSDK:
         """The SDK client, for chat requests with transport sdk and for the Batch API (files and batches)."""
         if self._sdk is None:
             import httpx2  # the openai SDK's own HTTP package
             import openai
 
+            from remud_gen.llm.sdk import ChatSDK
+
             limits = httpx2.Limits(
                 max_connections=self.settings.concurrency, max_keepalive_connections=self.settings.concurrency
             )
             http = openai.DefaultAioHttpClient(limits=limits, timeout=self.settings.timeout_s)
-            self._sdk = openai.AsyncOpenAI(
+            self._sdk = ChatSDK(
                 base_url=self.base_url,
                 api_key=self.api_key,
                 max_retries=0,
@@ -171,19 +173,11 @@ class _Server:
             raise APIConnectionError() from exc
 
     async def _post_sdk(self, body: dict[str, Any], key: str) -> tuple[bytes, Mapping[str, str]]:
-        """The same exchange through the SDK's low-level post (same HTTP, auth and errors as chat.completions.create,
-        without its per-call walk of the typed parameters), its failures translated to `errors.py`'s.
-
-        The request's own key is its idempotency key: the SDK would otherwise draw a uuid4 per request, and reading
-        the OS's randomness cost 0.1-0.2 ms a request on the event loop here (profiled).
-        """
-        import httpx2  # the openai SDK's own HTTP package
+        """The same exchange through the SDK client (`sdk.py`), its failures translated to `errors.py`'s."""
         import openai
 
         try:
-            response = await self.sdk.post(
-                "/chat/completions", body=body, cast_to=httpx2.Response, options={"idempotency_key": key}
-            )
+            response = await self.sdk.send_chat(body, key)
         except openai.APIStatusError as exc:
             raise APIStatusError.from_answer(exc.status_code, exc.response.headers, exc.response.content) from exc
         except openai.APITimeoutError as exc:
