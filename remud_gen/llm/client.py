@@ -111,9 +111,11 @@ class _Server:
         self.settings = settings
         self.chat_url = base_url.rstrip("/") + "/chat/completions"
         self._session: aiohttp.ClientSession | None = None
-        self._sdk: ChatSDK | None = None  # made on first use: transport sdk, or the Batch API
+        self._sdk: ChatSDK | None = None  # transport sdk: made now; the Batch API: on first use
         if settings.transport == "sdk":
-            import openai  # noqa: F401  # its ~0.6 s import belongs to start-up, not to the first request's wait
+            # Importing the SDK (~0.6 s) and making its client (~50 ms loading CA certificates, blocking the loop)
+            # belong to start-up, not to the first wave of requests, which would otherwise wait for them.
+            self.sdk  # noqa: B018
         self.inflight = 0
         self.failures = 0
         self.rested_until = 0.0
