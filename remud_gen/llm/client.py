@@ -4,12 +4,13 @@
 (tenacity; exponential backoff with jitter; the server's `Retry-After` wins), fails at once on what cannot (400, 401,
 403, 404, 413, 422), repairs or re-asks a cut-off or unparseable answer, and journals every answer it paid for.
 
-Chat requests go out through the openai SDK over its aiohttp transport (`transport: sdk`, the default), or on a plain
-aiohttp session with the same URL, headers and JSON (`transport: aiohttp`). The SDK's request path costs ~1 ms of
-event-loop CPU per request (option models, httpx request and header objects, then a translation to aiohttp): at
-concurrency 256 and 1 s latency that work bunches into waves and costs several percent of the endpoint's rate, and
-importing the SDK costs ~0.6 s of start-up; the plain session does neither. Either way failures come out as
-`errors.py`'s SDK-shaped exceptions, so retries, Retry-After and failure records do not depend on the transport.
+Chat requests go out through the openai SDK over its aiohttp transport (`transport: sdk`, the default; `sdk.py` keeps
+the SDK's per-request work to what differs between requests), or on a plain aiohttp session with the same URL, headers
+and JSON (`transport: aiohttp`). Even so the SDK path costs ~0.2 ms more event-loop CPU per request (httpx2 request,
+response and header objects, then a translation to aiohttp), which at concurrency 256 and 1 s latency bunches into
+waves and costs ~1% of the endpoint's rate, and importing the SDK costs ~0.6 s of start-up; the plain session does
+neither. Either way failures come out as `errors.py`'s SDK-shaped exceptions, so retries, Retry-After and failure
+records do not depend on the transport.
 """
 
 from __future__ import annotations

@@ -1,14 +1,16 @@
 """The openai SDK client that chat requests go through with `transport: sdk`, and the Batch API always.
 
-A chat request still goes out as the SDK sends it: built by `AsyncOpenAI._build_request` (same URL, auth, User-Agent
-and X-Stainless headers, timeouts), through `AsyncOpenAI.request` (its response checks and error classes) and its
-httpx2/aiohttp client. What is gone is work whose answer never changes from one chat request to the next, which the
-SDK redoes every time; profiled at concurrency 256, it came to ~0.45 of the SDK path's ~1.15 ms of event-loop CPU
-per request:
+A chat request still goes out as the SDK makes it: the SDK's `_build_request` builds it (URL, auth, User-Agent and
+X-Stainless headers, timeouts, the SDK's JSON), the SDK's httpx2/aiohttp client sends it, and its failures are the
+SDK's exception classes. What is gone is work whose answer never changes from one chat request to the next, which the
+SDK redoes for each. Measured at zero latency and concurrency 256 (`bench/driver.py`), the SDK path went from ~1.05
+to ~0.5 ms of event-loop CPU per request (a plain aiohttp session: ~0.3):
 
-- the request's headers, URL and timeout (`_build_request`: ~0.27 ms) are those of the first chat request;
-- the request options (`FinalRequestOptions.construct`: ~0.05 ms) are a shallow copy of a template;
-- the platform for the X-Stainless-OS header is found once here, not by every request of the first wave in a thread.
+- `_build_request` (~0.27 ms: header merging, URL parsing, httpx2 re-deriving headers) runs once; later requests copy
+  its result with their own body;
+- `request` (~0.1 ms: option models built and copied, hooks that do nothing for a plain API key) is skipped while it
+  has nothing to do for a chat request;
+- the platform for X-Stainless-OS is found once, here, not by each request of the first wave in a worker thread.
 """
 
 from __future__ import annotations
