@@ -12,7 +12,7 @@ import openai
 import pytest
 from aiohttp import web
 
-from remud_gen.llm.sdk import ChatSDK
+from remud_gen.llm.sdk import ChatSDK, make_sdk
 
 BODY = {"model": "m", "messages": [{"role": "user", "content": "Größe der Niere? ✓"}], "temperature": 0.5, "seed": 1}
 Seen = list[tuple[str, str, list[tuple[str, str]], bytes]]
@@ -47,7 +47,7 @@ async def answer(request: web.Request) -> web.Response:
 def clients(url: str, timeout: float = 5.0) -> tuple[openai.AsyncOpenAI, ChatSDK]:
     kw: dict[str, Any] = {"base_url": url, "api_key": "sk-test", "max_retries": 0, "timeout": timeout}
     stock = openai.AsyncOpenAI(http_client=openai.DefaultAioHttpClient(timeout=timeout), **kw)
-    return stock, ChatSDK(http_client=openai.DefaultAioHttpClient(timeout=timeout), **kw)
+    return stock, make_sdk(url, "sk-test", concurrency=8, timeout_s=timeout)
 
 
 def test_chat_requests_go_out_exactly_as_the_stock_sdk_sends_them() -> None:

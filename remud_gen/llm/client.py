@@ -137,22 +137,10 @@ class _Server:
     def sdk(self) -> ChatSDK:
         """The SDK client, for chat requests with transport sdk and for the Batch API (files and batches)."""
         if self._sdk is None:
-            import httpx2  # the openai SDK's own HTTP package
-            import openai
+            from remud_gen.llm.sdk import make_sdk
 
-            from remud_gen.llm.sdk import ChatSDK
-
-            limits = httpx2.Limits(
-                max_connections=self.settings.concurrency, max_keepalive_connections=self.settings.concurrency
-            )
-            http = openai.DefaultAioHttpClient(limits=limits, timeout=self.settings.timeout_s)
-            self._sdk = ChatSDK(
-                base_url=self.base_url,
-                api_key=self.api_key,
-                max_retries=0,
-                timeout=self.settings.timeout_s,
-                http_client=http,
-            )
+            s = self.settings
+            self._sdk = make_sdk(self.base_url, self.api_key, s.concurrency, s.timeout_s)
         return self._sdk
 
     async def post(self, body: dict[str, Any], key: str) -> tuple[bytes, Mapping[str, str]]:

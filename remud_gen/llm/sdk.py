@@ -17,14 +17,25 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 import httpx2  # the openai SDK's own HTTP package
 import openai
 from openai._base_client import get_platform
 from openai._httpx2 import request_exceptions, timeout_exceptions
 from openai._models import FinalRequestOptions
 from openai._utils._json import openapi_dumps
+from openai._vendor.httpx_aiohttp import AiohttpTransport
+from openai._vendor.httpx_aiohttp.transport import map_aiohttp_exceptions
 
 CHAT_PATH = "/chat/completions"
+_CHAT = "remud_gen.chat"  # request extension: a chat request `ChatTransport` may read in one go
+
+
+def make_sdk(base_url: str, api_key: str, concurrency: int, timeout_s: float) -> ChatSDK:
+    """The SDK client on the SDK's aiohttp client, with its adapter's chat path shortened (`ChatTransport`)."""
+    limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    http = openai.DefaultAioHttpClient(transport=ChatTransport(limits=limits), limits=limits, timeout=timeout_s)
+    return ChatSDK(base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout_s, http_client=http)
 
 
 class ChatSDK(openai.AsyncOpenAI):
@@ -90,6 +101,45 @@ class ChatSDK(openai.AsyncOpenAI):
         headers = httpx2.Headers(template.headers)
         headers["Content-Length"] = str(len(content))
         stream = httpx2.ByteStream(content)
-        request = httpx2.Request("POST", template.url, headers=headers, stream=stream, extensions=template.extensions)
+        extensions = {**template.extensions, _CHAT: True}
+        request = httpx2.Request("POST", template.url, headers=headers, stream=stream, extensions=extensions)
         request.read()
         return request
+
+
+class ChatTransport(AiohttpTransport):
+    """The SDK's aiohttp adapter (as `openai.DefaultAioHttpClient` makes it), shorter for `ChatSDK`'s chat requests.
+
+    Their headers reach aiohttp as pairs (aiohttp converting httpx2's header object cost ~20 us a request) and their
+    answer is read in one call, not streamed through the adapter's chunk iterator. Other requests (files, batches,
+    anything streamed or proxied) take the adapter's own path.
+    """
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if not request.extensions.get(_CHAT) or self.proxy is not None:
+            return await super().handle_async_request(request)
+        if not isinstance(self.client, aiohttp.ClientSession):
+            self.client = self.get_client()
+        timeout = request.extensions["timeout"]
+        with map_aiohttp_exceptions():  # the adapter's own translation to httpx2's errors
+            async with self.client.request(
+                request.method,
+                str(request.url),
+                headers=request.headers.multi_items(),
+                data=request.content,
+                allow_redirects=False,
+                auto_decompress=False,
+                compress=False,
+                timeout=aiohttp.ClientTimeout(
+                    sock_connect=timeout.get("connect"), sock_read=timeout.get("read"), connect=timeout.get("pool")
+                ),
+                server_hostname=request.extensions.get("sni_hostname"),
+            ) as response:
+                content = await response.read()
+        extensions = {"http_version": b"HTTP/1.1"}
+        if response.reason:
+            extensions["reason_phrase"] = response.reason.encode()
+        stream = httpx2.ByteStream(content)
+        return httpx2.Response(
+            response.status, headers=response.raw_headers, stream=stream, request=request, extensions=extensions
+        )
