@@ -6,9 +6,9 @@
 
 Chat requests go out through the openai SDK over its aiohttp transport (`transport: sdk`, the default; `sdk.py` keeps
 the SDK's per-request work to what differs between requests), or on a plain aiohttp session with the same URL, headers
-and JSON (`transport: aiohttp`). Even so the SDK path costs ~0.2 ms more event-loop CPU per request (httpx2 request,
+and JSON (`transport: aiohttp`). Even so the SDK path costs ~0.15 ms more event-loop CPU per request (httpx2 request,
 response and header objects, then a translation to aiohttp), which at concurrency 256 and 1 s latency bunches into
-waves and costs ~1% of the endpoint's rate, and importing the SDK costs ~0.6 s of start-up; the plain session does
+waves and costs ~0.5% of the endpoint's rate, and importing the SDK costs ~0.6 s of start-up; the plain session does
 neither. Either way failures come out as `errors.py`'s SDK-shaped exceptions, so retries, Retry-After and failure
 records do not depend on the transport.
 """
