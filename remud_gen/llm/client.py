@@ -4,12 +4,13 @@
 (tenacity; exponential backoff with jitter; the server's `Retry-After` wins), fails at once on what cannot (400, 401,
 403, 404, 413, 422), repairs or re-asks a cut-off or unparseable answer, and journals every answer it paid for.
 
-Chat requests go out through the openai SDK over its aiohttp transport (`transport: sdk`, the default), or on a plain
-aiohttp session with the same URL, headers and JSON (`transport: aiohttp`). The SDK's request path costs ~1 ms of
-event-loop CPU per request (option models, httpx request and header objects, then a translation to aiohttp): at
-concurrency 256 and 1 s latency that work bunches into waves and costs several percent of the endpoint's rate, and
-importing the SDK costs ~0.6 s of start-up; the plain session does neither. Either way failures come out as
-`errors.py`'s SDK-shaped exceptions, so retries, Retry-After and failure records do not depend on the transport.
+Chat requests go out through the openai SDK over its aiohttp transport (`transport: sdk`, the default; `sdk.py` keeps
+the SDK's per-request work to what differs between requests), or on a plain aiohttp session with the same URL, headers
+and JSON (`transport: aiohttp`). Even so the SDK path costs ~0.15 ms more event-loop CPU per request (httpx2 request,
+response and header objects, then a translation to aiohttp), which at concurrency 256 and 1 s latency bunches into
+waves and costs ~0.5% of the endpoint's rate, and importing the SDK costs ~0.6 s of start-up; the plain session does
+neither. Either way failures come out as `errors.py`'s SDK-shaped exceptions, so retries, Retry-After and failure
+records do not depend on the transport.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from remud_gen.llm.settings import EndpointSettings
 from remud_gen.records import Failure
 
 if TYPE_CHECKING:
-    import openai
+    from remud_gen.llm.sdk import ChatSDK
 
 _COOLDOWN_AFTER = 3  # consecutive server failures before a fleet member is rested
 _COOLDOWN_S = 30.0
@@ -111,9 +112,11 @@ class _Server:
         self.settings = settings
         self.chat_url = base_url.rstrip("/") + "/chat/completions"
         self._session: aiohttp.ClientSession | None = None
-        self._sdk: openai.AsyncOpenAI | None = None  # made on first use: transport sdk, or the Batch API
+        self._sdk: ChatSDK | None = None  # transport sdk: made now; the Batch API: on first use
         if settings.transport == "sdk":
-            import openai  # noqa: F401  # its ~0.6 s import belongs to start-up, not to the first request's wait
+            # Importing the SDK (~0.6 s) and making its client (~50 ms loading CA certificates, blocking the loop)
+            # belong to start-up, not to the first wave of requests, which would otherwise wait for them.
+            self.sdk  # noqa: B018
         self.inflight = 0
         self.failures = 0
         self.rested_until = 0.0
@@ -131,23 +134,13 @@ class _Server:
         return self._session
 
     @property
-    def sdk(self) -> openai.AsyncOpenAI:
+    def sdk(self) -> ChatSDK:
         """The SDK client, for chat requests with transport sdk and for the Batch API (files and batches)."""
         if self._sdk is None:
-            import httpx2  # the openai SDK's own HTTP package
-            import openai
+            from remud_gen.llm.sdk import make_sdk
 
-            limits = httpx2.Limits(
-                max_connections=self.settings.concurrency, max_keepalive_connections=self.settings.concurrency
-            )
-            http = openai.DefaultAioHttpClient(limits=limits, timeout=self.settings.timeout_s)
-            self._sdk = openai.AsyncOpenAI(
-                base_url=self.base_url,
-                api_key=self.api_key,
-                max_retries=0,
-                timeout=self.settings.timeout_s,
-                http_client=http,
-            )
+            s = self.settings
+            self._sdk = make_sdk(self.base_url, self.api_key, s.concurrency, s.timeout_s)
         return self._sdk
 
     async def post(self, body: dict[str, Any], key: str) -> tuple[bytes, Mapping[str, str]]:
@@ -171,19 +164,11 @@ class _Server:
             raise APIConnectionError() from exc
 
     async def _post_sdk(self, body: dict[str, Any], key: str) -> tuple[bytes, Mapping[str, str]]:
-        """The same exchange through the SDK's low-level post (same HTTP, auth and errors as chat.completions.create,
-        without its per-call walk of the typed parameters), its failures translated to `errors.py`'s.
-
-        The request's own key is its idempotency key: the SDK would otherwise draw a uuid4 per request, and reading
-        the OS's randomness cost 0.1-0.2 ms a request on the event loop here (profiled).
-        """
-        import httpx2  # the openai SDK's own HTTP package
+        """The same exchange through the SDK client (`sdk.py`), its failures translated to `errors.py`'s."""
         import openai
 
         try:
-            response = await self.sdk.post(
-                "/chat/completions", body=body, cast_to=httpx2.Response, options={"idempotency_key": key}
-            )
+            response = await self.sdk.send_chat(body, key)
         except openai.APIStatusError as exc:
             raise APIStatusError.from_answer(exc.status_code, exc.response.headers, exc.response.content) from exc
         except openai.APITimeoutError as exc:
