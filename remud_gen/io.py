@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -100,6 +100,48 @@ def read_records(path: Path, model: type[R], report: ReadReport | None = None) -
             except ValidationError as exc:
                 if report is not None:
                     report.bad_lines.append((lineno, _first_error(exc)))
+
+
+def read_records_with_offsets(path: Path, model: type[R], report: ReadReport | None = None) -> Iterator[tuple[int, R]]:
+    """Like `read_records`, with each record's byte offset in the file, for reading it again with `RecordReader`."""
+    offset = 0
+    with path.open("rb") as fh:
+        for lineno, line in enumerate(fh, 1):
+            start, offset = offset, offset + len(line)
+            if not line.strip():
+                continue
+            try:
+                yield start, model.model_validate_json(line)
+            except ValidationError as exc:
+                if report is not None:
+                    report.bad_lines.append((lineno, _first_error(exc)))
+
+
+class RecordReader(Generic[R]):
+    """One record at a time from a JSONL file, by the byte offset `read_records_with_offsets` gave it.
+
+    A stage that plans over many records keeps only their offsets and reads each one again when it needs it; the
+    file stays open while the reader is used as a context manager.
+    """
+
+    def __init__(self, path: Path, model: type[R]) -> None:
+        self._path, self._model = path, model
+        self._fh: IO[bytes] | None = None
+
+    def __enter__(self) -> RecordReader[R]:
+        self._fh = self._path.open("rb")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def read(self, offset: int) -> R:
+        """The record at ``offset``."""
+        assert self._fh is not None, "use RecordReader in a with block"
+        self._fh.seek(offset)
+        return self._model.model_validate_json(self._fh.readline())
 
 
 def iter_json_lines(path: Path) -> Iterator[dict[str, Any]]:
