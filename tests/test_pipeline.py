@@ -176,7 +176,8 @@ def test_every_kind_was_generated(done: Path) -> None:
 
 
 def test_each_vqa_request_is_bound_to_its_own_panel(done: Path) -> None:
-    from remud_gen.io import ReadReport
+    from remud_gen.io import ReadReport, read_records
+    from remud_gen.records import Figure
     from remud_gen.synthesize.plan import load_units, plan_jobs
     from remud_gen.synthesize.stage import _requests
     from remud_gen.synthesize.tasks import load_task
@@ -184,12 +185,12 @@ def test_each_vqa_request_is_bound_to_its_own_panel(done: Path) -> None:
     settings = SynthesizeSettings(tasks=["vqa"])
     chunks, figures = load_units(done / "extract", settings, ReadReport())
     jobs = plan_jobs([load_task("vqa", PACKAGE_PROMPTS)], chunks, figures, settings)
-    panels = [u.figure for u in figures if u.figure is not None]
+    by_key = {f.figure_key: f for f in read_records(done / "extract" / "figures.jsonl", Figure)}
+    panels = [by_key[u.unit_id] for u in figures]
     assert any(f.panel for f in panels), "the atlas has multi-panel figures"
     checked = 0
     for job, req in zip(jobs, _requests(jobs, done, settings), strict=True):
-        fig = job.unit.figure
-        assert fig is not None
+        fig = by_key[job.unit.unit_id]
         images = [p for m in req.messages for p in m.images]
         assert images == [done / fig.image], "exactly one image: this panel's own crop"
         text = req.messages[-1].text

@@ -106,7 +106,7 @@ def test_balance_moves_the_key_and_keeps_every_option() -> None:
 
 def test_answer_letters_are_balanced_over_1000_mcqs() -> None:
     chunks = [
-        chunk_unit(Chunk(chunk_id=f"c{i}", doc="d.pdf", page_start=1, page_end=1, text="x" * 300, language="en"))
+        chunk_unit(Chunk(chunk_id=f"c{i}", doc="d.pdf", page_start=1, page_end=1, text="x" * 300, language="en"), i)
         for i in range(1000)
     ]
     jobs = plan_jobs([MCQ], chunks, [], SynthesizeSettings(tasks=["qa-reasoning"]))

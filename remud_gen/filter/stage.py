@@ -23,7 +23,7 @@ from remud_gen.llm.settings import EndpointSettings
 from remud_gen.prompts import prompts_dir, read_yaml
 from remud_gen.records import Chunk, Failure, Figure, Sample, Usage, Verdict
 from remud_gen.report import StageReport
-from remud_gen.synthesize.units import chunk_unit, figure_unit, source_text
+from remud_gen.synthesize.units import source_text
 from remud_gen.workdir import WorkDir, file_digest, fingerprint
 
 STAGE = "filter"
@@ -161,10 +161,10 @@ def _sources(root: Path, samples: list[Sample], folder: Path, figures: dict[str,
         ref = s.source
         if ref.figure_key and ref.figure_key in figures:
             fig = figures[ref.figure_key]
-            text = source_text(figure_unit(fig, False), labels[s.language], 1 << 20)
+            text = source_text(fig, labels[s.language], 1 << 20)
             sources[s.sample_id] = Source(text=text, image=root / fig.image)
         elif ref.chunk_id and ref.chunk_id in chunks:
-            sources[s.sample_id] = Source(text=source_text(chunk_unit(chunks[ref.chunk_id]), {}, 1 << 20), image=None)
+            sources[s.sample_id] = Source(text=source_text(chunks[ref.chunk_id], {}, 1 << 20), image=None)
         else:
             sources[s.sample_id] = Source(text="", image=None)
     return sources

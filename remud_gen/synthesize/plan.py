@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from remud_gen.io import ReadReport, read_records
+from remud_gen.io import ReadReport, read_records_with_offsets
 from remud_gen.records import Chunk, Figure, Language
 from remud_gen.synthesize.answers import LETTERS
 from remud_gen.synthesize.settings import SynthesizeSettings
@@ -31,14 +31,17 @@ class Job:
 
 def load_units(extract_dir: Path, settings: SynthesizeSettings, report: ReadReport) -> tuple[list[Unit], list[Unit]]:
     """Chunk units and figure units usable as sources."""
-    chunks = [chunk_unit(c) for c in read_records(extract_dir / "chunks.jsonl", Chunk, report)]
-    figures = [
-        figure_unit(f, settings.attach_page_image)
-        for f in read_records(extract_dir / "figures.jsonl", Figure, report)
-        if f.is_ultrasound or not settings.ultrasound_only
+    chunks = [
+        chunk_unit(c, offset)
+        for offset, c in read_records_with_offsets(extract_dir / "chunks.jsonl", Chunk, report)
+        if has_source(c, settings.min_chunk_chars)
     ]
-    keep = [u for u in chunks + figures if has_source(u, settings.min_chunk_chars)]
-    return [u for u in keep if u.chunk], [u for u in keep if u.figure]
+    figures = [
+        figure_unit(f, settings.attach_page_image, offset)
+        for offset, f in read_records_with_offsets(extract_dir / "figures.jsonl", Figure, report)
+        if (f.is_ultrasound or not settings.ultrasound_only) and has_source(f, settings.min_chunk_chars)
+    ]
+    return chunks, figures
 
 
 def plan_jobs(tasks: list[Task], chunks: list[Unit], figures: list[Unit], settings: SynthesizeSettings) -> list[Job]:

@@ -24,7 +24,7 @@ from remud_gen.synthesize.settings import SynthesizeSettings
 from remud_gen.synthesize.sink import SampleSink
 from remud_gen.synthesize.tasks import load_task
 from remud_gen.synthesize.translate import Original, translation_requests
-from remud_gen.synthesize.units import absolute, source_text
+from remud_gen.synthesize.units import absolute, open_records, source_text
 from remud_gen.workdir import WorkDir, file_digest, fingerprint
 
 STAGE = "synthesize"
@@ -265,28 +265,29 @@ def _with_images(jobs: list[Job], root: Path) -> tuple[list[Job], list[Failure]]
 
 
 def _requests(jobs: list[Job], root: Path, settings: SynthesizeSettings) -> Iterator[ChatRequest]:
-    for job in jobs:
-        phrases = job.task.phrases[job.language]
-        outside = phrases["outside_allowed" if settings.outside_knowledge else "outside_forbidden"]
-        system, user = job.task.prompt(job.language).render(
-            source=source_text(job.unit, phrases["labels"], settings.max_source_chars),
-            n_turns=str(settings.turns),
-            outside_rule=outside,
-            language_name=phrases["language_name"][job.language],
-            variant_rule=_variant_rule(phrases, job, settings),
-        )
-        yield ChatRequest(
-            item=job.item,
-            messages=[
-                Message("system", system),
-                Message("user", user, absolute(root, job.unit.images)),
-            ],
-            schema=job.task.schema,
-            schema_name=job.task.kind.replace("-", "_"),
-            prompt_version=job.task.version,
-            parse=answer_parser(job.task),
-            meta={"job": job},
-        )
+    with open_records(root / "extract") as record:
+        for job in jobs:
+            phrases = job.task.phrases[job.language]
+            outside = phrases["outside_allowed" if settings.outside_knowledge else "outside_forbidden"]
+            system, user = job.task.prompt(job.language).render(
+                source=source_text(record(job.unit), phrases["labels"], settings.max_source_chars),
+                n_turns=str(settings.turns),
+                outside_rule=outside,
+                language_name=phrases["language_name"][job.language],
+                variant_rule=_variant_rule(phrases, job, settings),
+            )
+            yield ChatRequest(
+                item=job.item,
+                messages=[
+                    Message("system", system),
+                    Message("user", user, absolute(root, job.unit.images)),
+                ],
+                schema=job.task.schema,
+                schema_name=job.task.kind.replace("-", "_"),
+                prompt_version=job.task.version,
+                parse=answer_parser(job.task),
+                meta={"job": job},
+            )
 
 
 def _variant_rule(phrases: dict[str, Any], job: Job, settings: SynthesizeSettings) -> str:

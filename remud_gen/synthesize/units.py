@@ -1,53 +1,113 @@
-"""Source units: one text chunk or one figure panel, each the sole source of the requests made from it."""
+"""Source units: one text chunk or one figure panel, each the sole source of the requests made from it.
+
+A unit holds only what planning and a sample's record need (ids, language, images, where it came from) and the byte
+offset of its full record in WORK/extract: a 50,000-unit run kept every chunk's text and figure's context in memory
+before (2.5 KB a unit as pydantic records). The record is read again, by offset, when the unit's request is built.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from remud_gen.errors import WorkDirError
+from remud_gen.io import RecordReader
 from remud_gen.records import Chunk, Figure, Language, SourceRef
 
 _EMPTY_SEPARATORS = re.compile(r"[:：；;,，]\s*(?:[；;,，]\s*)+")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unit:
     """What one request is generated from."""
 
-    unit_id: str
+    unit_id: str  # the chunk_id or the figure_key
+    kind: Literal["chunk", "figure"]
     language: Language
     images: tuple[str, ...]  # paths relative to WORK
-    ref: SourceRef
-    chunk: Chunk | None = None
-    figure: Figure | None = None
+    doc: str
+    page: int
+    offset: int  # of its record in WORK/extract/chunks.jsonl or figures.jsonl
+    figure_id: str | None = None
+    panel: str | None = None
+
+    @property
+    def ref(self) -> SourceRef:
+        """Where a sample made from this unit came from."""
+        if self.kind == "chunk":
+            return SourceRef(doc=self.doc, page=self.page, chunk_id=self.unit_id)
+        return SourceRef(
+            doc=self.doc, page=self.page, figure_key=self.unit_id, figure_id=self.figure_id, panel=self.panel
+        )
 
     def order(self, kind: str, seed: int) -> str:
         """A stable, well-mixed sort key, so caps sample across documents instead of taking the first book."""
         return hashlib.sha256(f"{seed}:{kind}:{self.unit_id}".encode()).hexdigest()
 
 
-def chunk_unit(chunk: Chunk) -> Unit:
-    ref = SourceRef(doc=chunk.doc, page=chunk.page_start, chunk_id=chunk.chunk_id)
-    return Unit(unit_id=chunk.chunk_id, language=chunk.language, images=(), ref=ref, chunk=chunk)
+# Units share their few distinct strings (documents, languages, images reused across panels) instead of a copy each.
+_intern = sys.intern
 
 
-def figure_unit(figure: Figure, attach_page: bool) -> Unit:
-    images = (figure.image,) + ((figure.page_image,) if attach_page and figure.page_image else ())
-    ref = SourceRef(
-        doc=figure.doc, page=figure.page, figure_key=figure.figure_key, figure_id=figure.figure_id, panel=figure.panel
+def chunk_unit(chunk: Chunk, offset: int) -> Unit:
+    return Unit(
+        unit_id=chunk.chunk_id,
+        kind="chunk",
+        language="zh" if chunk.language == "zh" else "en",
+        images=(),
+        doc=_intern(chunk.doc),
+        page=chunk.page_start,
+        offset=offset,
     )
-    return Unit(unit_id=figure.figure_key, language=figure.language, images=images, ref=ref, figure=figure)
 
 
-def source_text(unit: Unit, labels: dict[str, Any], max_chars: int) -> str:
+def figure_unit(figure: Figure, attach_page: bool, offset: int) -> Unit:
+    images = (figure.image,) + ((figure.page_image,) if attach_page and figure.page_image else ())
+    return Unit(
+        unit_id=figure.figure_key,
+        kind="figure",
+        language="zh" if figure.language == "zh" else "en",
+        images=tuple(_intern(p) for p in images),
+        doc=_intern(figure.doc),
+        page=figure.page,
+        offset=offset,
+        figure_id=figure.figure_id,
+        panel=figure.panel,
+    )
+
+
+@contextlib.contextmanager
+def open_records(extract_dir: Path) -> Iterator[Callable[[Unit], Chunk | Figure]]:
+    """A function from a unit to its full record, read from ``extract_dir`` while the block runs."""
+    with (
+        RecordReader(extract_dir / "chunks.jsonl", Chunk) as chunks,
+        RecordReader(extract_dir / "figures.jsonl", Figure) as figures,
+    ):
+
+        def record(unit: Unit) -> Chunk | Figure:
+            found: Chunk | Figure | None
+            try:
+                found = chunks.read(unit.offset) if unit.kind == "chunk" else figures.read(unit.offset)
+            except ValueError:  # the offset no longer starts a record
+                found = None
+            if found is None or (found.chunk_id if isinstance(found, Chunk) else found.figure_key) != unit.unit_id:
+                raise WorkDirError(f"{extract_dir} changed while synthesize was running; run synthesize again")
+            return found
+
+        yield record
+
+
+def source_text(record: Chunk | Figure, labels: dict[str, Any], max_chars: int) -> str:
     """The text placed between <source> tags: the chunk, or a figure's caption, legend, in-image text and context."""
-    if unit.chunk is not None:
-        return unit.chunk.text[:max_chars]
-    fig = unit.figure
-    assert fig is not None
+    if isinstance(record, Chunk):
+        return record.text[:max_chars]
+    fig = record
     parts = []
     if fig.section:
         parts.append(f"{labels['section']}: {' > '.join(fig.section)}")
@@ -76,12 +136,11 @@ def own_caption(fig: Figure) -> str:
     return _EMPTY_SEPARATORS.sub(lambda m: m.group(0)[0], text).strip(" ；;,，")
 
 
-def has_source(unit: Unit, min_chars: int) -> bool:
+def has_source(record: Chunk | Figure, min_chars: int) -> bool:
     """A chunk needs enough text; a figure needs some text to be grounded in (caption, legend or context)."""
-    if unit.chunk is not None:
-        return len(unit.chunk.text) >= min_chars
-    fig = unit.figure
-    return fig is not None and bool(fig.caption or fig.panel_caption or fig.context)
+    if isinstance(record, Chunk):
+        return len(record.text) >= min_chars
+    return bool(record.caption or record.panel_caption or record.context)
 
 
 def absolute(work: Path, images: tuple[str, ...]) -> tuple[Path, ...]:
