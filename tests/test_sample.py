@@ -72,6 +72,15 @@ def test_budget_time_and_size(sample: tuple[SampleSet, float]) -> None:
     assert written.truth.parent == written.pdfs[0].parent
 
 
+def test_the_same_seed_writes_the_same_bytes(truth: SampleSet, tmp_path: Path) -> None:
+    """Content hashes key figures and requests: a demo run twice must see the same documents."""
+    time.sleep(1.1)  # past PDF date granularity: anything clock-dependent would now differ
+    again = write_sample(tmp_path, seed=0)
+    assert [p.read_bytes() for p in again.pdfs] == [p.read_bytes() for p in truth.pdfs]
+    scans = [rasterize_pdf(truth.pdfs[0], tmp_path / f"scan{i}.pdf", dpi=50) for i in range(2)]
+    assert scans[0].read_bytes() == scans[1].read_bytes()
+
+
 def test_pdfs_open_with_their_pages(truth: SampleSet) -> None:
     for pdf in truth.pdfs:
         with pymupdf.open(pdf) as doc:

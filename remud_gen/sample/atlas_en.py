@@ -238,7 +238,7 @@ def build_en(seed: int, out: Path) -> Parts:
     ts.flush()
     e.parts.decoys = body_decoys(out.name, ts.lines)
     ts.doc.subset_fonts()
-    ts.doc.save(out, garbage=3, deflate=True)
+    ts.doc.save(out, garbage=3, deflate=True, no_new_id=True)  # same seed, same bytes
     ts.doc.close()
     return e.parts
 

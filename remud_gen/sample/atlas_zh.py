@@ -242,6 +242,6 @@ def build_zh(book: ZhBook, source: PictureSource, out: Path) -> Parts:
     ts.flush()
     z.parts.decoys = body_decoys(out.name, ts.lines)
     ts.doc.subset_fonts()
-    ts.doc.save(out, garbage=3, deflate=True)
+    ts.doc.save(out, garbage=3, deflate=True, no_new_id=True)  # same seed, same bytes
     ts.doc.close()
     return z.parts

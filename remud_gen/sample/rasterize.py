@@ -41,7 +41,7 @@ def rasterize_pdf(src: Path, dst: Path, dpi: int = 150) -> Path:
             jpeg = page.get_pixmap(dpi=dpi).tobytes("jpeg", jpg_quality=80)
             new = out.new_page(width=page.rect.width, height=page.rect.height)
             new.insert_image(new.rect, stream=jpeg)
-        out.save(dst, garbage=3, deflate=True)
+        out.save(dst, garbage=3, deflate=True, no_new_id=True)  # same input, same bytes
     return dst
 
 
@@ -76,7 +76,7 @@ def strip_pdf(src: Path, dst: Path, dpi: int = 150, strips: int = 40, *, bilevel
                     band.save(buf, "JPEG", quality=80)
                 rect = pymupdf.Rect(0, top * scale, page.rect.width, bottom * scale)
                 new.insert_image(rect, stream=buf.getvalue(), keep_proportion=False)
-        out.save(dst, garbage=3, deflate=True)
+        out.save(dst, garbage=3, deflate=True, no_new_id=True)  # same input, same bytes
     return dst
 
 
