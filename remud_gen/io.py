@@ -91,19 +91,15 @@ class ReadReport:
 
 def read_records(path: Path, model: type[R], report: ReadReport | None = None) -> Iterator[R]:
     """Yield records of ``model`` from a JSONL file, skipping (and reporting) lines that do not parse."""
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                yield model.model_validate_json(line)
-            except ValidationError as exc:
-                if report is not None:
-                    report.bad_lines.append((lineno, _first_error(exc)))
+    for _, record in read_records_with_offsets(path, model, report):
+        yield record
 
 
 def read_records_with_offsets(path: Path, model: type[R], report: ReadReport | None = None) -> Iterator[tuple[int, R]]:
-    """Like `read_records`, with each record's byte offset in the file, for reading it again with `RecordReader`."""
+    """Each record with its byte offset in the file, for reading it again with `RecordReader`.
+
+    The file is read as bytes: a line that is not UTF-8 is reported like any other line that does not parse.
+    """
     offset = 0
     with path.open("rb") as fh:
         for lineno, line in enumerate(fh, 1):
