@@ -130,14 +130,6 @@ def _column_intervals(blocks: list[Block]) -> list[tuple[float, float]]:
     return [(a, z) for a, z in columns]
 
 
-def body_font_size(pages: list[list[Block]]) -> float:
-    """The most common font size of body text, weighted by characters."""
-    sizes: Counter[float] = Counter()
-    for blocks in pages:
-        sizes.update(font_sizes(blocks))
-    return most_common_size(sizes)
-
-
 def font_sizes(blocks: list[Block]) -> Counter[float]:
     """Characters of body text per font size (to the half point) on one page."""
     sizes: Counter[float] = Counter()
