@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,6 +13,7 @@ import httpx2
 import openai
 import pytest
 from aiohttp import web
+from openai._utils._json import openapi_dumps
 
 from remud_gen.llm.sdk import ChatSDK, make_sdk
 
@@ -61,8 +64,8 @@ def test_chat_requests_go_out_exactly_as_the_stock_sdk_sends_them() -> None:
                             "/chat/completions", body=BODY, cast_to=httpx2.Response, options={"idempotency_key": key}
                         )
                     else:
-                        response = await lean.send_chat(BODY, key)
-                        assert response.json() == {"choices": [{"message": {"content": "ok"}}]}
+                        content, _ = await lean.send_chat(openapi_dumps(BODY), key)
+                        assert json.loads(content) == {"choices": [{"message": {"content": "ok"}}]}
                 await sdk.close()
             return seen
 
@@ -90,13 +93,53 @@ def test_the_endpoint_timeout_still_applies_and_failures_keep_the_sdk_classes() 
         async with server(slow) as (url, _):
             _, lean = clients(url, timeout=0.3)
             with pytest.raises(openai.APITimeoutError):
-                await lean.send_chat(BODY, "k")
+                await lean.send_chat(openapi_dumps(BODY), "k")
             await lean.close()
         async with server(refused) as (url, _):
             _, lean = clients(url)
             with pytest.raises(openai.RateLimitError) as info:
-                await lean.send_chat(BODY, "k")
+                await lean.send_chat(openapi_dumps(BODY), "k")
             assert info.value.response.headers["retry-after"] == "3"
+            await lean.close()
+
+    asyncio.run(go())
+
+
+def test_replies_that_httpx2_acts_on_are_handled_as_the_stock_sdk_handles_them() -> None:
+    """A gzip body is decoded and a 307 is followed, as httpx2's client would; plain answers never go through it."""
+    answer_json = {"choices": [{"message": {"content": "ok"}}]}
+
+    async def zipped(request: web.Request) -> web.Response:
+        body = gzip.compress(json.dumps(answer_json).encode())
+        return web.Response(body=body, headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})
+
+    async def moved(request: web.Request) -> web.Response:
+        if request.query.get("moved"):
+            return web.json_response(answer_json)
+        raise web.HTTPTemporaryRedirect(location="/v1/chat/completions?moved=1")
+
+    async def plain(request: web.Request) -> web.Response:
+        return web.json_response(answer_json)
+
+    async def go() -> None:
+        for reply in (zipped, moved):
+            async with server(reply) as (url, seen):
+                _, lean = clients(url)
+                content, headers = await lean.send_chat(openapi_dumps(BODY), "k")
+                assert json.loads(content) == answer_json
+                await lean.close()
+            if reply is moved:
+                assert [path for _, path, _, _ in seen] == ["/v1/chat/completions", "/v1/chat/completions?moved=1"]
+                assert seen[1][3] == seen[0][3]  # a 307 re-sends the same body
+        async with server(plain) as (url, _):
+            _, lean = clients(url)
+
+            async def no_client(*args: Any, **kwargs: Any) -> None:
+                raise AssertionError("a plain answer went through httpx2's client")
+
+            lean._client.send = no_client  # type: ignore[method-assign]
+            content, headers = await lean.send_chat(openapi_dumps(BODY), "k")
+            assert json.loads(content) == answer_json and headers["Content-Type"].startswith("application/json")
             await lean.close()
 
     asyncio.run(go())

@@ -6,11 +6,9 @@
 
 Chat requests go out through the openai SDK over its aiohttp transport (`transport: sdk`, the default; `sdk.py` keeps
 the SDK's per-request work to what differs between requests), or on a plain aiohttp session with the same URL, headers
-and JSON (`transport: aiohttp`). Even so the SDK path costs ~0.15 ms more event-loop CPU per request (httpx2 request,
-response and header objects, then a translation to aiohttp), which at concurrency 256 and 1 s latency bunches into
-waves and costs ~0.5% of the endpoint's rate, and importing the SDK costs ~0.6 s of start-up; the plain session does
-neither. Either way failures come out as `errors.py`'s SDK-shaped exceptions, so retries, Retry-After and failure
-records do not depend on the transport.
+and JSON (`transport: aiohttp`). Both now cost the same event-loop CPU per request (~0.32 ms, `bench/driver.py`); the
+plain session only saves importing the SDK (~0.6 s of start-up). Either way failures come out as `errors.py`'s
+SDK-shaped exceptions, so retries, Retry-After and failure records do not depend on the transport.
 """
 
 from __future__ import annotations
@@ -143,17 +141,28 @@ class _Server:
             self._sdk = make_sdk(self.base_url, self.api_key, s.concurrency, s.timeout_s)
         return self._sdk
 
-    async def post(self, body: dict[str, Any], key: str) -> tuple[bytes, Mapping[str, str]]:
+    def probe(self, url: str, timeout_s: float) -> aiohttp.client._RequestContextManager:
+        """GET ``url`` on the session chat requests go through, so the connection it opens is the first they reuse.
+
+        With transport sdk that is the SDK's own aiohttp session: a second session only for this look cost ~25 ms of
+        start-up (its connector and TLS context) and a connection nothing reused.
+        """
+        timeout = aiohttp.ClientTimeout(total=timeout_s)
+        if self.settings.transport == "sdk":
+            headers = {"Authorization": f"Bearer {self.api_key}"}
+            return self.sdk.session().get(url, headers=headers, timeout=timeout)
+        return self.session().get(url, timeout=timeout)
+
+    async def post(self, content: bytes, key: str) -> tuple[bytes, Mapping[str, str]]:
         """POST a chat completion: the 2xx body and its headers.
 
         Raises:
             APIStatusError: any other status; APITimeoutError, APIConnectionError: no complete answer.
         """
         if self.settings.transport == "sdk":
-            return await self._post_sdk(body, key)
-        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            return await self._post_sdk(content, key)
         try:
-            async with self.session().post(self.chat_url, data=data) as resp:
+            async with self.session().post(self.chat_url, data=content) as resp:
                 content = await resp.read()
                 if resp.status >= 300:
                     raise APIStatusError.from_answer(resp.status, resp.headers, content)
@@ -163,19 +172,18 @@ class _Server:
         except (aiohttp.ClientError, OSError) as exc:
             raise APIConnectionError() from exc
 
-    async def _post_sdk(self, body: dict[str, Any], key: str) -> tuple[bytes, Mapping[str, str]]:
+    async def _post_sdk(self, content: bytes, key: str) -> tuple[bytes, Mapping[str, str]]:
         """The same exchange through the SDK client (`sdk.py`), its failures translated to `errors.py`'s."""
         import openai
 
         try:
-            response = await self.sdk.send_chat(body, key)
+            return await self.sdk.send_chat(content, key)
         except openai.APIStatusError as exc:
             raise APIStatusError.from_answer(exc.status_code, exc.response.headers, exc.response.content) from exc
         except openai.APITimeoutError as exc:
             raise APITimeoutError() from exc
         except openai.APIConnectionError as exc:
             raise APIConnectionError() from exc.__cause__ or exc
-        return response.content, response.headers
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -214,6 +222,9 @@ class Client:
         self.schema_prompt = schema_prompt
         self.servers = [_Server(url, api_key, settings) for url in settings.base_url]
         self.limiter = RateLimiter(settings.requests_per_minute, settings.tokens_per_minute)
+        # response_format objects made by `body`, by (name, schema id) and by their own id: (schema, object, JSON)
+        self._formats_by_schema: dict[tuple[str, int], tuple[dict[str, Any], dict[str, Any], str]] = {}
+        self._formats: dict[int, tuple[dict[str, Any], dict[str, Any], str]] = {}
         self.sent = 0
         self.retries = 0
 
@@ -348,7 +359,7 @@ class Client:
         server.inflight += 1
         self.sent += 1
         try:
-            content, headers = await server.post(self.body(req), key)
+            content, headers = await server.post(self.encode(self.body(req)), key)
         except APIError as exc:
             server.note(not is_connection_failure(exc))
             raise
@@ -394,15 +405,37 @@ class Client:
             body["n"] = req.params["n"]
         if req.schema is not None:
             if s.structured_output == "json_schema":
-                body["response_format"] = {
-                    "type": "json_schema",
-                    "json_schema": {"name": req.schema_name, "schema": req.schema, "strict": False},
-                }
+                body["response_format"] = self._response_format(req.schema_name, req.schema)
             else:
                 hint = self.schema_prompt.replace("{schema}", json.dumps(req.schema, ensure_ascii=False))
                 last = messages[-1]
                 last["content"] = [{"type": "text", "text": hint}, *_parts(last["content"])]
         return body
+
+    def encode(self, body: dict[str, Any]) -> bytes:
+        """The body's JSON, byte for byte as the openai SDK encodes it (`openapi_dumps`) for these plain values.
+
+        A schema is most of a body's structure (~60% of its encoding time) and the same in every request of a task:
+        when ``response_format`` is one `body` made, and the last key, its text encoded once is put in place.
+        """
+        made = self._formats.get(id(body.get("response_format")))
+        if made is None or made[1] is not body["response_format"] or next(reversed(body)) != "response_format":
+            return _dumps(body).encode()
+        rest = {k: v for k, v in body.items() if k != "response_format"}
+        return (_dumps(rest)[:-1] + ',"response_format":' + made[2] + "}").encode()
+
+    def _response_format(self, name: str, schema: dict[str, Any]) -> dict[str, Any]:
+        """The structured-output request for ``schema``: one object, and its JSON text, per schema object and name.
+
+        Schemas are built once per task and never changed after; a request holds its task's schema object.
+        """
+        key = (name, id(schema))
+        made = self._formats_by_schema.get(key)
+        if made is None or made[0] is not schema:
+            fmt = {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": False}}
+            made = self._formats_by_schema[key] = (schema, fmt, _dumps(fmt))
+            self._formats[id(fmt)] = made
+        return made[1]
 
     def _message(self, role: str, text: str, images: tuple[Path, ...]) -> dict[str, Any]:
         if not images:
@@ -413,6 +446,11 @@ class Client:
         for path in images:
             parts.append({"type": "image_url", "image_url": {"url": data_url(path, self.settings.image_max_pixels)}})
         return {"role": role, "content": parts}
+
+
+def _dumps(value: Any) -> str:
+    """JSON as the openai SDK's `openapi_dumps` writes it: compact, non-ASCII kept, no NaN."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def _parts(content: Any) -> list[dict[str, Any]]:
@@ -468,7 +506,7 @@ async def endpoint_reachable(settings: EndpointSettings, api_key: str) -> None:
 async def check_reachable(servers: list[_Server], timeout_s: float = 10.0) -> None:
     """Fail fast with one clear line when no server of the fleet answers GET /models.
 
-    It goes through the server's own session, so the connection it opens is the first one the requests reuse.
+    It goes through the session the requests use (`_Server.probe`), so they reuse the connection it opens.
     """
     from remud_gen.errors import EndpointStatusError, EndpointUnreachable
 
@@ -476,7 +514,7 @@ async def check_reachable(servers: list[_Server], timeout_s: float = 10.0) -> No
     for server in servers:
         url = server.base_url.rstrip("/") + "/models"
         try:
-            async with server.session().get(url, timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
+            async with server.probe(url, timeout_s) as resp:
                 content = await resp.read()
                 if resp.status < 300:
                     return

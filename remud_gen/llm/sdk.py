@@ -1,21 +1,26 @@
 """The openai SDK client that chat requests go through with `transport: sdk`, and the Batch API always.
 
 A chat request still goes out as the SDK makes it: the SDK's `_build_request` builds it (URL, auth, User-Agent and
-X-Stainless headers, timeouts, the SDK's JSON), the SDK's httpx2/aiohttp client sends it, and its failures are the
-SDK's exception classes. What is gone is work whose answer never changes from one chat request to the next, which the
-SDK redoes for each. Measured with `bench/driver.py` (zero latency, concurrency 256), the SDK path went from ~0.95 to
-~0.44 ms of event-loop CPU per request (a plain aiohttp session: ~0.28):
+X-Stainless headers, timeouts), its body is the SDK's JSON encoding (`Client.encode` writes the same bytes as
+`openapi_dumps`), the SDK's aiohttp adapter sends it, and its failures are the SDK's exception classes. What is gone is
+work whose answer never changes from one chat request to the next, which the SDK redoes for each. Measured with
+`bench/driver.py` (zero latency, concurrency 256), the SDK path went from ~0.95 to ~0.32 ms of event-loop CPU per
+request, the same as a plain aiohttp session:
 
 - `_build_request` (~0.27 ms: header merging, URL parsing, httpx2 re-deriving headers) runs once; later requests copy
   its result with their own body;
 - `request` (~0.1 ms: option models built and copied, hooks that do nothing for a plain API key) is skipped while it
   has nothing to do for a chat request;
-- the SDK's aiohttp adapter takes a shorter path for chat requests (`ChatTransport`, ~0.03 ms);
+- httpx2's client between the SDK and its adapter (~0.15 ms) is skipped while it has nothing to do either
+  (`ChatSDK._can_go_direct`); a reply it would act on (an error status, a redirect, a cookie, an encoded body) is
+  handed to it;
 - the platform for X-Stainless-OS is found once, here, not by each request of the first wave in a worker thread.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -24,7 +29,6 @@ import openai
 from openai._base_client import get_platform
 from openai._httpx2 import request_exceptions, timeout_exceptions
 from openai._models import FinalRequestOptions
-from openai._utils._json import openapi_dumps
 from openai._vendor.httpx_aiohttp import AiohttpTransport
 from openai._vendor.httpx_aiohttp.transport import map_aiohttp_exceptions
 
@@ -48,13 +52,20 @@ class ChatSDK(openai.AsyncOpenAI):
         # (and up to 256 calls) before the first wave could leave. It takes ~2 ms once, here.
         self._platform = get_platform()
         self._chat_template: httpx2.Request | None = None  # the first chat request: the others copy it
+        self._chat_wire: _Wire | None = None  # the template as the adapter's aiohttp session takes it
+        self._direct: bool | None = None  # whether chat requests may skip httpx2's client (`_can_go_direct`)
 
     @property
     def user_agent(self) -> str:
         return f"AsyncOpenAI/Python {self._version}"  # the SDK names its class here; a subclass must not rename it
 
-    async def send_chat(self, body: dict[str, Any], key: str) -> httpx2.Response:
-        """POST one chat completion and return the 2xx response, read.
+    def session(self) -> aiohttp.ClientSession:
+        """The aiohttp session under the SDK's http client (`ChatTransport`), made on first use."""
+        return self._transport().session()
+
+    async def send_chat(self, content: bytes, key: str) -> tuple[bytes, Mapping[str, str]]:
+        """POST one chat completion (``content``: its JSON as the SDK encodes it, `openapi_dumps`); return the 2xx
+        answer's body (decoded) and headers.
 
         The request's own key is its idempotency key: the SDK would otherwise draw a uuid4 per request, and reading
         the OS's randomness cost 0.1-0.2 ms a request on the event loop here (profiled).
@@ -62,12 +73,42 @@ class ChatSDK(openai.AsyncOpenAI):
         Raises:
             openai.APIStatusError: any other status; openai.APITimeoutError, openai.APIConnectionError: no answer.
         """
-        content = openapi_dumps(body)  # the SDK's own JSON, as `post(body=...)` would send it
         if self._per_request_work():
             options = FinalRequestOptions.construct(method="post", url=CHAT_PATH, content=content, idempotency_key=key)
-            return await self.request(httpx2.Response, options)
-        # What `request` comes down to when `_per_request_work` says no: one try, the SDK's exceptions.
+            response = await self.request(httpx2.Response, options)
+            return response.content, response.headers
+        if not self._can_go_direct():
+            return await self._send_through_client(self._chat_request(content, key))
+        wire = self._chat_wire
+        if wire is None:
+            wire = self._chat_wire = _Wire.of(self._chat_request(content, key))
+        try:
+            answer, data = await self._transport().post_chat(wire, content)
+        except timeout_exceptions() as exc:
+            raise openai.APITimeoutError(request=self._chat_request(content, key)) from exc
+        except request_exceptions() as exc:
+            raise openai.APIConnectionError(request=self._chat_request(content, key)) from exc
+        if 200 <= answer.status < 300 and not _needs_client(answer.headers):
+            return data, answer.headers
+        # An error status, a redirect, a cookie or an encoded body: what httpx2's client does with it, done here.
         request = self._chat_request(content, key)
+        extensions = {"http_version": b"HTTP/1.1", "reason_phrase": (answer.reason or "").encode()}
+        stream = httpx2.ByteStream(data)
+        response = httpx2.Response(
+            answer.status, headers=answer.raw_headers, stream=stream, request=request, extensions=extensions
+        )
+        self._client.cookies.extract_cookies(response)
+        if response.has_redirect_location and self._client.follow_redirects:
+            redirect = self._client._build_redirect_request(request, response)
+            redirect.read()  # its body is this request's bytes (or none): `ChatTransport` reads it in one go
+            return await self._send_through_client(redirect)
+        await response.aread()  # httpx2's decoders undo a Content-Encoding
+        if not response.is_success:
+            raise self._make_status_error_from_response(response)
+        return response.content, response.headers
+
+    async def _send_through_client(self, request: httpx2.Request) -> tuple[bytes, Mapping[str, str]]:
+        """What `request` comes down to when `_per_request_work` says no: one try, the SDK's exceptions."""
         try:
             response = await self._client.send(request)
         except timeout_exceptions() as exc:
@@ -76,7 +117,7 @@ class ChatSDK(openai.AsyncOpenAI):
             raise openai.APIConnectionError(request=request) from exc
         if not response.is_success:
             raise self._make_status_error_from_response(response)
-        return response
+        return response.content, response.headers
 
     def _per_request_work(self) -> bool:
         """Whether `request` has work to do that differs between chat requests: retries, or headers that change
@@ -90,6 +131,31 @@ class ChatSDK(openai.AsyncOpenAI):
             or self._provider_runtime
             or self._workload_identity_auth
         )
+
+    def _can_go_direct(self) -> bool:
+        """Whether a chat request may go straight to the adapter (`ChatTransport.post_chat`).
+
+        httpx2's client between the SDK and its adapter then has nothing to do for it: no proxy or mounted transport
+        to choose, no event hooks, no auth flow (the key is a header). It still cost ~0.15 ms a request (a second
+        header object, an auth and a redirect generator, a streamed read of bytes already read; profiled). The
+        replies it would act on, a redirect or a cookie, are handed to it (`send_chat`).
+        """
+        if self._direct is None:
+            client = self._client
+            self._direct = (
+                isinstance(client._transport, ChatTransport)
+                and client._transport.proxy is None
+                and all(transport is None for transport in client._mounts.values())
+                and not any(client._event_hooks.values())
+                and client._auth is None
+                and not (self.base_url.username or self.base_url.password)  # httpx2 would add Basic auth
+            )
+        return self._direct
+
+    def _transport(self) -> ChatTransport:
+        transport = self._client._transport
+        assert isinstance(transport, ChatTransport), "make ChatSDK with make_sdk"
+        return transport
 
     def _chat_request(self, content: bytes, key: str) -> httpx2.Request:
         """A chat request as `_build_request` makes it: the first one is its, the others copy it with their body."""
@@ -108,6 +174,49 @@ class ChatSDK(openai.AsyncOpenAI):
         return request
 
 
+def _needs_client(headers: Mapping[str, str]) -> bool:
+    """Whether a 2xx answer carries what httpx2's client acts on: a cookie to keep, or a body to decode."""
+    return "Set-Cookie" in headers or headers.get("Content-Encoding", "identity") != "identity"
+
+
+@dataclass(frozen=True)
+class _Wire:
+    """A chat request as the adapter's aiohttp session takes it, made once from the SDK's first chat request.
+
+    Only the body and its Content-Length differ between chat requests; the headers keep the SDK's order.
+    """
+
+    url: str
+    headers: tuple[tuple[str, str], ...]
+    length_at: int  # where Content-Length stands among the headers
+    timeout: aiohttp.ClientTimeout
+    server_hostname: str | None
+
+    @classmethod
+    def of(cls, request: httpx2.Request) -> _Wire:
+        headers = tuple(request.headers.multi_items())
+        length_at = next(i for i, (name, _) in enumerate(headers) if name.lower() == "content-length")
+        return cls(
+            url=str(request.url),
+            headers=headers,
+            length_at=length_at,
+            timeout=_aiohttp_timeout(request.extensions["timeout"]),
+            server_hostname=request.extensions.get("sni_hostname"),
+        )
+
+    def headers_for(self, content: bytes) -> list[tuple[str, str]]:
+        headers = list(self.headers)
+        headers[self.length_at] = ("Content-Length", str(len(content)))
+        return headers
+
+
+def _aiohttp_timeout(timeout: Mapping[str, float | None]) -> aiohttp.ClientTimeout:
+    """httpx2's timeout extension as the SDK's aiohttp adapter translates it."""
+    return aiohttp.ClientTimeout(
+        sock_connect=timeout.get("connect"), sock_read=timeout.get("read"), connect=timeout.get("pool")
+    )
+
+
 class ChatTransport(AiohttpTransport):
     """The SDK's aiohttp adapter (as `openai.DefaultAioHttpClient` makes it), shorter for `ChatSDK`'s chat requests.
 
@@ -116,14 +225,17 @@ class ChatTransport(AiohttpTransport):
     anything streamed or proxied) take the adapter's own path.
     """
 
+    def session(self) -> aiohttp.ClientSession:
+        """The adapter's aiohttp session, made as the adapter makes it on its first request."""
+        if not isinstance(self.client, aiohttp.ClientSession):
+            self.client = self.get_client()
+        return self.client
+
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         if not request.extensions.get(_CHAT) or self.proxy is not None:
             return await super().handle_async_request(request)
-        if not isinstance(self.client, aiohttp.ClientSession):
-            self.client = self.get_client()
-        timeout = request.extensions["timeout"]
         with map_aiohttp_exceptions():  # the adapter's own translation to httpx2's errors
-            async with self.client.request(
+            async with self.session().request(
                 request.method,
                 str(request.url),
                 headers=request.headers.multi_items(),
@@ -131,9 +243,7 @@ class ChatTransport(AiohttpTransport):
                 allow_redirects=False,
                 auto_decompress=False,
                 compress=False,
-                timeout=aiohttp.ClientTimeout(
-                    sock_connect=timeout.get("connect"), sock_read=timeout.get("read"), connect=timeout.get("pool")
-                ),
+                timeout=_aiohttp_timeout(request.extensions["timeout"]),
                 server_hostname=request.extensions.get("sni_hostname"),
             ) as response:
                 content = await response.read()
@@ -144,3 +254,23 @@ class ChatTransport(AiohttpTransport):
         return httpx2.Response(
             response.status, headers=response.raw_headers, stream=stream, request=request, extensions=extensions
         )
+
+    async def post_chat(self, wire: _Wire, content: bytes) -> tuple[aiohttp.ClientResponse, bytes]:
+        """Send one chat request as `handle_async_request` would, without httpx2 objects: the answer and its body.
+
+        Raises:
+            httpx2's errors, as the adapter maps aiohttp's.
+        """
+        with map_aiohttp_exceptions():
+            async with self.session().request(
+                "POST",
+                wire.url,
+                headers=wire.headers_for(content),
+                data=content,
+                allow_redirects=False,
+                auto_decompress=False,
+                compress=False,
+                timeout=wire.timeout,
+                server_hostname=wire.server_hostname,
+            ) as response:
+                return response, await response.read()

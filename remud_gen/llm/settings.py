@@ -31,7 +31,7 @@ class EndpointSettings(BaseModel):
     transport: Literal["sdk", "aiohttp"] = Field(
         "sdk",
         description="how chat requests go out: sdk = the openai SDK over its aiohttp transport; aiohttp = the same "
-        "HTTP on a plain aiohttp session (~2/3 of the CPU a request and no SDK import: for 100k-request runs)",
+        "HTTP on a plain aiohttp session (the same CPU a request; no SDK import, ~0.6 s less start-up)",
     )
     concurrency: int = Field(64, ge=1, le=4096, description="requests in flight at once")
     requests_per_minute: int | None = Field(None, ge=1, description="request rate cap (None: learn from headers)")
