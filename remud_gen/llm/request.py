@@ -66,11 +66,13 @@ class ChatRequest:
                 {"role": m.role, "text": m.text, "images": [file_sha256(str(p)) for p in m.images]}
                 for m in self.messages
             ],
-            "schema": self.schema,
-            "params": dict(sorted(self.params.items())),
+            "params": self.params,
             "prompt_version": self.prompt_version,
         }
-        blob = json.dumps(canon, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        # The canonical JSON of everything with "schema" included; that key sorts last, so its text (kept per schema
+        # object, `_schema_json`) closes the object as one sorted dump of the whole would. Keys must never change:
+        # a journal written by an earlier version is still read (test_request_key).
+        blob = _canonical(canon)[:-1] + ',"schema":' + _schema_json(self.schema) + "}"
         key = self._keys[model] = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
         return key
 
@@ -79,6 +81,26 @@ class ChatRequest:
 
     def text_chars(self) -> str:
         return "".join(m.text for m in self.messages)
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+_SCHEMAS: dict[int, tuple[Any, str]] = {}  # id -> (schema, canonical JSON); a run has a handful of schemas
+
+
+def _schema_json(schema: dict[str, Any] | None) -> str:
+    """A schema's canonical JSON, made once per schema object (schemas are built per task and never changed after):
+    encoding it was over half of each key's cost."""
+    known = _SCHEMAS.get(id(schema))
+    if known is not None and known[0] is schema:
+        return known[1]
+    if len(_SCHEMAS) >= 256:
+        _SCHEMAS.clear()
+    text = _canonical(schema)
+    _SCHEMAS[id(schema)] = (schema, text)
+    return text
 
 
 @lru_cache(maxsize=65536)
@@ -96,6 +118,8 @@ _CJK = re.compile("[\u3400-\u9fff\uf900-\ufaff]+")
 
 def estimate_tokens(text: str) -> int:
     """Rough token count: one per CJK character, one per four other characters."""
+    if text.isascii():
+        return (len(text) + 3) // 4
     # runs of CJK found in C: a per-character generator here was the client's largest cost per request
     cjk = sum(map(len, _CJK.findall(text)))
     return cjk + (len(text) - cjk + 3) // 4
