@@ -13,7 +13,7 @@ from typing import Any
 
 from common import Proxy, Result, Section, Stub, near, run, twice_if
 from peers import curator_python, run_curator
-from synth import config_file, synthesize
+from synth import config_file, steady_rate, synthesize
 from workdirs import text_work
 
 CONCURRENCY = 256
@@ -41,13 +41,16 @@ def _throughput_rows(sec: Section, work: Path, n: int, ideal: float, transport: 
 
         def measure() -> dict[str, Any]:
             r = synthesize(work, stub.url, concurrency=CONCURRENCY, config=config)
+            steady_per_s = steady_rate(work)
             return {
                 "requests": r.requests,
                 "wall_s": round(r.proc.wall_s, 2),
                 "stage_s": r.stage_s,
                 "startup_s": round(r.proc.wall_s - r.stage_s, 2),
                 "whole_pct": round(100 * r.requests / r.proc.wall_s / ideal, 1),
-                "steady_pct": round(100 * r.requests / r.stage_s / ideal, 1),
+                "steady_per_s": round(steady_per_s, 1),
+                "steady_pct": round(100 * steady_per_s / ideal, 1),
+                "phase_pct": round(100 * r.requests / r.stage_s / ideal, 1),
                 "failures": r.failures,
             }
 
@@ -55,6 +58,7 @@ def _throughput_rows(sec: Section, work: Path, n: int, ideal: float, transport: 
         runs = twice_if(measure, lambda m: m["whole_pct"] < 90 or m["steady_pct"] < 99)
     whole = max(runs, key=lambda m: m["whole_pct"])
     steady = max(runs, key=lambda m: m["steady_pct"])
+    phase = max(runs, key=lambda m: m["phase_pct"])
     note = f"{n:,} requests, {len(runs)} run(s), best shown"
     sec.add(
         Result(
@@ -68,12 +72,21 @@ def _throughput_rows(sec: Section, work: Path, n: int, ideal: float, transport: 
         ),
         Result(
             sec.name,
-            f"steady-state rate (stage's request phase), {label}",
+            f"steady-state rate (middle 80% of answers), {label}",
             steady["steady_pct"],
             "% of 256/s",
             ">= 97%",
             steady["steady_pct"] >= 97,
-            f"{steady['stage_s']} s for {n:,} requests; ideal {n / ideal:.1f} s",
+            f"{steady['steady_per_s']} answers/s: slope of answer count over the journal's answer times",
+        ),
+        Result(
+            sec.name,
+            f"request-phase rate (ramp and drain included), {label}",
+            phase["phase_pct"],
+            "% of 256/s",
+            "",
+            None,
+            f"{phase['stage_s']} s for {n:,} requests, ideal {n / ideal:.1f} s; the first wave opens 256 connections",
         ),
     )
     sec.raw[f"runs_{transport}"] = runs

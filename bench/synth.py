@@ -84,3 +84,31 @@ def collect(work: Path, proc: Proc) -> StageRun:
         journal_bytes=journal.stat().st_size if journal.exists() else 0,
         usage=entry["usage"],
     )
+
+
+def steady_rate(work: Path, middle: float = 0.8) -> float:
+    """Answers per second in steady state: the least-squares slope of answer count against answer time (the
+    journal's ``t``) over the middle ``middle`` of the answers, leaving out the ramp (the first connections opening,
+    the first wave leaving) and the drain (the last answers coming back).
+
+    Raises:
+        RuntimeError: the journal holds too few timed answers to fit.
+    """
+    times = []
+    with (work / "synthesize" / "journal.jsonl").open(encoding="utf-8") as fh:
+        for raw in fh:
+            try:
+                t = json.loads(raw).get("t")
+            except ValueError:
+                continue
+            if isinstance(t, (int, float)):
+                times.append(float(t))
+    times.sort()
+    cut = round(len(times) * (1 - middle) / 2)
+    kept = times[cut : len(times) - cut]
+    if len(kept) < 10 or kept[-1] <= kept[0]:
+        raise RuntimeError(f"{len(times)} timed answers in the journal: too few for a steady-state rate")
+    n = len(kept)
+    mean_t, mean_i = sum(kept) / n, (n - 1) / 2
+    slope = sum((t - mean_t) * (i - mean_i) for i, t in enumerate(kept)) / sum((t - mean_t) ** 2 for t in kept)
+    return slope
