@@ -140,6 +140,23 @@ def test_truncated_and_malformed_answers_are_repaired_or_reasked(tmp_path: Path)
         assert sum(stub.stats()["by_fault"].values()) > 0
 
 
+def test_every_token_the_server_billed_is_counted_once_reasks_included(tmp_path: Path) -> None:
+    # half the answers come back empty and are asked again (a re-ask is a new body, with a fresh draw)
+    reqs = [request(i) for i in range(16)]
+    with BackgroundStub(fault_empty=0.5) as stub:
+        with Journal(tmp_path / "j.jsonl") as journal:
+            results, stats = run_all(Client(settings(stub.base_url, max_reasks=6), journal, "k"), reqs)
+        served = stub.stats()
+        assert all(r.ok for r in results) and max(len(r.paid) for r in results) >= 2
+        assert (stats.usage.prompt_tokens, stats.usage.completion_tokens) == (
+            served["prompt_tokens"],
+            served["completion_tokens"],
+        )
+        with Journal(tmp_path / "j.jsonl") as journal:  # a re-run reads every answer back and pays for none
+            again, stats = run_all(Client(settings(stub.base_url, max_reasks=6), journal, "k"), reqs)
+        assert all(r.ok for r in again) and stats.usage.prompt_tokens == stats.usage.completion_tokens == 0
+
+
 def test_empty_answers_are_recorded_as_failures_with_no_reask_left() -> None:
     with BackgroundStub(fault_empty=1.0) as stub:
         results, stats = run_all(Client(settings(stub.base_url, max_reasks=0), None, "k"), [request(1)])

@@ -154,7 +154,9 @@ async def _collect(
             if response.get("status_code") == 200 and isinstance(response.get("body"), dict):
                 answer = _answer(key, req.item, response["body"])
                 journal.add(answer)
-                finish(client.accept(req, key, answer, attempts=1))
+                result = client.accept(req, key, answer, attempts=1)
+                result.paid = (answer,)
+                finish(result)
             else:
                 error = line.get("error") or (response.get("body") or {}).get("error") or {}
                 message = str(error.get("message", f"batch {batch.status}")) if isinstance(error, dict) else str(error)

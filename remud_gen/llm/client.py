@@ -62,6 +62,7 @@ class Result:
     message: str = ""
     attempts: int = 0
     cached: bool = False
+    paid: tuple[Answer, ...] = ()  # the answers this run received for it (re-asks included), not journaled ones
 
     @property
     def ok(self) -> bool:
@@ -261,6 +262,7 @@ class Client:
         """
         key = req.key(self.settings.model)
         attempts = 0
+        paid: list[Answer] = []
         last: Result | None = None
         for reask in range(self.settings.max_reasks + 1):
             variant = req if reask == 0 else _reask_variant(req, reask, last)
@@ -272,14 +274,17 @@ class Client:
                 try:
                     answer, tries = await self._send(variant, vkey, slot)
                 except RequestFailed as exc:
-                    return Result(req, key, error=exc.kind, message=exc.message, attempts=attempts + exc.attempts)
+                    attempts += exc.attempts
+                    return Result(req, key, error=exc.kind, message=exc.message, attempts=attempts, paid=tuple(paid))
                 finally:
                     if slot is not None:
                         slot.release()
                 attempts += tries
+                paid.append(answer)
                 if self.journal is not None:
                     self.journal.add(answer)
             last = self.accept(req, key, answer, attempts)
+            last.paid = tuple(paid)
             if last.ok:
                 return last
         assert last is not None

@@ -66,14 +66,17 @@ def cost_of(prompt: int, completion: int, cached: int, price: Price | None) -> f
 
 
 def usage_of(result: Result, price: Price | None) -> Usage:
-    a = result.answer
-    if a is None or result.cached:
+    """What ``result`` cost this run: every answer it was sent (re-asks too), none read back from the journal."""
+    if not result.paid:
         return Usage()
+    prompt = sum(a.prompt_tokens for a in result.paid)
+    completion = sum(a.completion_tokens for a in result.paid)
+    cached = sum(a.cached_tokens for a in result.paid)
     return Usage(
-        prompt_tokens=a.prompt_tokens,
-        completion_tokens=a.completion_tokens,
-        cached_tokens=a.cached_tokens,
-        cost=cost_of(a.prompt_tokens, a.completion_tokens, a.cached_tokens, price),
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        cached_tokens=cached,
+        cost=cost_of(prompt, completion, cached, price),
     )
 
 
