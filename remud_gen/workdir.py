@@ -67,12 +67,18 @@ class WorkDir:
             if not path.exists():
                 raise WorkDirError(f"{path} is missing; {hint}")
 
-    def is_done(self, stage: str, fingerprint: str, outputs: list[Path]) -> bool:
+    def is_done(self, stage: str, fingerprint: str, outputs: list[Path], retry_failures: bool = False) -> bool:
+        """Whether ``stage`` finished with these inputs and settings and its outputs are still there.
+
+        With ``retry_failures`` a run that recorded failed items is not done: the next run tries those items again
+        (what a stage already paid for comes back from its journal, so only the failed requests are sent).
+        """
         entry = self.manifest["stages"].get(stage, {})
         return (
             entry.get("status") == "done"
             and entry.get("fingerprint") == fingerprint
             and all(p.exists() for p in outputs)
+            and not (retry_failures and entry.get("counts", {}).get("failures"))
         )
 
     def record(self, stage: str, **entry: Any) -> None:

@@ -275,3 +275,27 @@ def test_refiltering_retires_an_old_test_split(done: Path, stub: Any, tmp_path: 
     assert not (work / "dataset" / "test.json").exists()
     info = json.loads((work / "dataset" / "dataset_info.json").read_text())
     assert not any(name.endswith("-test") for name in info)
+
+
+def test_a_rerun_retries_only_the_items_that_failed(done: Path, stub: Any, tmp_path: Path) -> None:
+    from remud_gen.stub import BackgroundStub
+
+    work = tmp_path / "work"
+    shutil.copytree(done / "extract", work / "extract")
+    shutil.copy(done / "manifest.json", work / "manifest.json")
+    config = tmp_path / "no-retries.yaml"
+    config.write_text("endpoint:\n  max_retries: 0\n", encoding="utf-8")
+    args = ["synthesize", str(work), "--model", "stand-in", "-c", str(config)]
+    with BackgroundStub(fault_500=0.3) as flaky:
+        first = runner.invoke(app, [*args, "--base-url", flaky.base_url])
+    failed = jsonl(work / "synthesize" / "failures.jsonl")
+    assert first.exit_code != 0 and failed and {f["error"] for f in failed} == {"http_500"}
+    made = len(jsonl(work / "synthesize" / "samples.jsonl"))
+    before = stub.stats()["by_path"].get("/v1/chat/completions", 0)
+    second = runner.invoke(app, [*args, "--base-url", stub.base_url])
+    assert second.exit_code == 0, second.output
+    assert stub.stats()["by_path"]["/v1/chat/completions"] - before == len(
+        failed
+    )  # answered ones come from the journal
+    assert len(jsonl(work / "synthesize" / "samples.jsonl")) > made
+    assert jsonl(work / "synthesize" / "failures.jsonl") == []

@@ -62,7 +62,7 @@ def run(
     bad = ReadReport()
     samples = list(read_records(samples_path, Sample, bad))
     report = StageReport(stage=STAGE, items_in=len(samples))
-    if not dry_run and work.is_done(STAGE, fp, outputs):
+    if not dry_run and work.is_done(STAGE, fp, outputs, retry_failures=True):
         entry = work.manifest["stages"][STAGE]
         report.skipped, report.items_out = True, entry["counts"]["accepted"]
         report.failures = entry["counts"]["failures"]

@@ -78,7 +78,7 @@ def run(
         [t.version for t in tasks],
     )
     report = StageReport(stage=STAGE, items_in=len(jobs))
-    if not dry_run and work.is_done(STAGE, fp, [samples_path, failures_path]):
+    if not dry_run and work.is_done(STAGE, fp, [samples_path, failures_path], retry_failures=True):
         entry = work.manifest["stages"][STAGE]
         report.skipped, report.items_out, report.failures = (
             True,
