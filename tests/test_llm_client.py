@@ -157,6 +157,36 @@ def test_every_token_the_server_billed_is_counted_once_reasks_included(tmp_path:
         assert all(r.ok for r in again) and stats.usage.prompt_tokens == stats.usage.completion_tokens == 0
 
 
+def test_a_garbled_http_reply_is_a_connection_failure_and_retried() -> None:
+    """A reply that is not valid HTTP is retried like a dropped connection, then recorded, never a crash."""
+    seen = {"chat": 0}
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        if head.startswith(b"GET /v1/models"):
+            writer.write(b'HTTP/1.1 200 OK\r\nContent-Length: 11\r\nContent-Type: application/json\r\n\r\n{"data":[]}')
+        else:
+            seen["chat"] += 1
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n{}")
+        await writer.drain()
+        writer.close()
+
+    async def go() -> list[Result]:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        client = Client(settings(f"http://127.0.0.1:{port}/v1", max_retries=2), None, "k")
+        results: list[Result] = []
+        try:
+            await run_requests(client, [request(1)], lambda r, u: results.append(r), total=1)
+        finally:
+            await client.aclose()
+            server.close()
+        return results
+
+    results = asyncio.run(go())
+    assert results[0].error == "connection" and results[0].attempts == 3 and seen["chat"] == 3
+
+
 def test_empty_answers_are_recorded_as_failures_with_no_reask_left() -> None:
     with BackgroundStub(fault_empty=1.0) as stub:
         results, stats = run_all(Client(settings(stub.base_url, max_reasks=0), None, "k"), [request(1)])
