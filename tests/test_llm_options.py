@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from remud_gen.llm.client import Client, Result
-from remud_gen.llm.errors import APIStatusError, retry_after
+from remud_gen.llm.client import Client, Result, _answer
+from remud_gen.llm.errors import APIStatusError, BadResponse, retry_after
 from remud_gen.llm.parse import parse_json_object
 from remud_gen.llm.ratelimit import Bucket, RateLimiter
 from remud_gen.llm.request import ChatRequest, Message
@@ -107,3 +107,27 @@ def test_retry_after_as_a_future_http_date() -> None:
     when = email.utils.formatdate(time.time() + 30, usegmt=True)
     exc = APIStatusError.from_answer(429, {"retry-after": when}, b"")
     assert 28 <= (retry_after(exc) or 0) <= 30
+
+
+@pytest.mark.parametrize(
+    ("message", "usage", "content", "tokens"),
+    [
+        ({"content": [{"type": "text", "text": '{"a":'}, {"type": "text", "text": " 1}"}]}, {}, '{"a": 1}', 0),
+        ({"content": None, "reasoning_content": [{"type": "text", "text": "hm"}]}, None, "", 0),
+        ({"content": "x"}, {"prompt_tokens": "12", "completion_tokens": None}, "x", 12),
+        (None, {"prompt_tokens": "n/a"}, "", 0),
+    ],
+)
+def test_answers_are_read_whatever_shape_the_server_gives_them(
+    message: Any, usage: Any, content: str, tokens: int
+) -> None:
+    answer = _answer("k", "i", {"choices": [{"message": message}], "usage": usage})
+    assert answer.content == content and answer.prompt_tokens == tokens
+    if message and "reasoning_content" in message:
+        assert answer.reasoning == "hm"
+
+
+@pytest.mark.parametrize("choices", [["text"], [{"message": "text"}]])
+def test_a_choice_that_is_not_an_object_is_a_bad_response(choices: list[Any]) -> None:
+    with pytest.raises(BadResponse):
+        _answer("k", "i", {"choices": choices})
