@@ -58,6 +58,8 @@ def _scalar(value: Any) -> str:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 2 or (len(sys.argv) == 2 and sys.argv[1].startswith("-")):
+        sys.exit("usage: python -m remud_gen.config_doc [OUTPUT]   (default: configs/default.yaml)")
     target = (
         Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
     )

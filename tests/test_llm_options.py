@@ -14,6 +14,7 @@ from remud_gen.llm.errors import APIStatusError, BadResponse, retry_after
 from remud_gen.llm.parse import parse_json_object
 from remud_gen.llm.ratelimit import Bucket, RateLimiter
 from remud_gen.llm.request import ChatRequest, Message
+from remud_gen.llm.runner import run_requests
 from remud_gen.llm.settings import EndpointSettings
 from remud_gen.prompts import PACKAGE_PROMPTS, read_text
 from remud_gen.stub import BackgroundStub
@@ -131,3 +132,71 @@ def test_answers_are_read_whatever_shape_the_server_gives_them(
 def test_a_choice_that_is_not_an_object_is_a_bad_response(choices: list[Any]) -> None:
     with pytest.raises(BadResponse):
         _answer("k", "i", {"choices": choices})
+
+
+REASONING_MODEL_ERRORS = {
+    "max_tokens": "Unsupported parameter: 'max_tokens' is not supported with this model. "
+    "Use 'max_completion_tokens' instead.",
+    "temperature": "Unsupported value: 'temperature' does not support 0.7 with this model. "
+    "Only the default (1) value is supported.",
+}
+
+
+@pytest.mark.parametrize(
+    ("settings", "stop_hint"),
+    [
+        ({}, "endpoint.token_limit_field: max_completion_tokens"),
+        ({"token_limit_field": "max_completion_tokens"}, "endpoint.temperature and endpoint.top_p to null"),
+        ({"token_limit_field": "max_completion_tokens", "temperature": None, "top_p": None}, None),
+    ],
+)
+def test_models_that_take_only_max_completion_tokens_and_default_sampling(
+    settings: dict[str, Any], stop_hint: str | None
+) -> None:
+    """OpenAI's o-series and gpt-5 refuse max_tokens and any temperature: the run stops saying which setting fixes
+    it, and with those settings the body carries neither."""
+    from aiohttp import web
+
+    bodies: list[dict[str, Any]] = []
+
+    async def chat(request: web.Request) -> web.Response:
+        body = await request.json()
+        bodies.append(body)
+        for name, message in REASONING_MODEL_ERRORS.items():
+            if name in body:
+                error = {"message": message, "type": "invalid_request_error", "param": name}
+                return web.json_response({"error": error}, status=400)
+        content = '{"answer": "thin"}'
+        return web.json_response({"choices": [{"message": {"content": content}, "finish_reason": "stop"}]})
+
+    async def models(request: web.Request) -> web.Response:
+        return web.json_response({"data": []})
+
+    async def go() -> Any:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", chat)
+        app.router.add_get("/v1/models", models)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        cfg = EndpointSettings.model_validate(
+            {"base_url": f"http://127.0.0.1:{port}/v1", "model": "o4-mini", **settings}
+        )
+        client = Client(cfg, None, "k")
+        reqs = [ChatRequest(item=f"x{i}", messages=[Message("user", "q")], parse=parse_json_object) for i in range(30)]
+        try:
+            return await run_requests(client, reqs, lambda r, u: None, total=len(reqs))
+        finally:
+            await client.aclose()
+            await runner.cleanup()
+
+    stats = asyncio.run(go())
+    if stop_hint is None:
+        assert stats.ok == 30 and stats.stopped is None
+        assert all(
+            "max_completion_tokens" in b and not {"max_tokens", "temperature", "top_p"} & b.keys() for b in bodies
+        )
+    else:
+        assert stats.stopped == "endpoint" and stop_hint in stats.stop_reason

@@ -396,13 +396,13 @@ class Client:
     def body(self, req: ChatRequest) -> dict[str, Any]:
         s = self.settings
         messages = [self._message(m.role, m.text, m.images) for m in req.messages]
-        body: dict[str, Any] = {
-            "model": s.model,
-            "messages": messages,
-            "temperature": req.params.get("temperature", s.temperature),
-            "top_p": req.params.get("top_p", s.top_p),
-            "max_tokens": self._max_tokens(req),
-        }
+        body: dict[str, Any] = {"model": s.model, "messages": messages}
+        # A sampling setting of None means the endpoint takes none: a stage's own value is not sent either.
+        if s.temperature is not None:
+            body["temperature"] = req.params.get("temperature", s.temperature)
+        if s.top_p is not None:
+            body["top_p"] = req.params.get("top_p", s.top_p)
+        body[s.token_limit_field] = self._max_tokens(req)
         seed = req.params.get("seed", s.seed)
         if seed is not None:
             body["seed"] = seed

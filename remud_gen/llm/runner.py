@@ -216,6 +216,10 @@ def _hint(result: Result) -> str:
     message = result.message.lower()
     if "response_format" in message or "json_schema" in message:
         return " (this endpoint rejects structured output: set endpoint.structured_output: prompt)"
+    if "max_completion_tokens" in message:
+        return " (this model takes max_completion_tokens: set endpoint.token_limit_field: max_completion_tokens)"
+    if "temperature" in message or "top_p" in message:
+        return " (this model takes only its default sampling: set endpoint.temperature and endpoint.top_p to null)"
     if result.error == "http_404" or "model" in message:
         return " (check endpoint.model / --model against the server's GET /models)"
     if result.error in ("http_401", "http_403"):

@@ -46,9 +46,20 @@ class EndpointSettings(BaseModel):
     )
     image_max_pixels: int = Field(1280 * 28 * 28, ge=28 * 28, description="images are downscaled to this budget")
     grace_s: float = Field(30.0, ge=0, description="after Ctrl-C, seconds to let in-flight requests finish")
-    temperature: float = Field(0.7, ge=0, le=2, description="sampling temperature")
-    top_p: float = Field(0.9, gt=0, le=1, description="nucleus sampling mass")
+    temperature: float | None = Field(
+        0.7,
+        ge=0,
+        le=2,
+        description="sampling temperature (None: never sent, not even a stage's own; for models that take only their "
+        "default, such as OpenAI's o-series and gpt-5)",
+    )
+    top_p: float | None = Field(0.9, gt=0, le=1, description="nucleus sampling mass (None: never sent, as temperature)")
     max_tokens: int = Field(2048, ge=16, description="completion token cap per request")
+    token_limit_field: Literal["max_tokens", "max_completion_tokens"] = Field(
+        "max_tokens",
+        description="the body field that carries max_tokens: OpenAI's o-series and gpt-5 take only "
+        "max_completion_tokens",
+    )
     seed: int | None = Field(0, description="sampling seed sent to the endpoint (None: not sent)")
     batch_poll_s: float = Field(30.0, gt=0, description="seconds between status checks of a Batch API job (--batch)")
     prices: dict[str, Price] = Field(default_factory=dict, description="per-model token prices for cost accounting")
