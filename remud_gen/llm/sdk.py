@@ -27,7 +27,7 @@ import aiohttp
 import httpx2  # the openai SDK's own HTTP package
 import openai
 from openai._base_client import get_platform
-from openai._httpx2 import timeout_exceptions
+from openai._httpx2 import request_exceptions, timeout_exceptions
 from openai._models import FinalRequestOptions
 from openai._vendor.httpx_aiohttp import AiohttpTransport
 from openai._vendor.httpx_aiohttp.transport import map_aiohttp_exceptions
@@ -86,7 +86,7 @@ class ChatSDK(openai.AsyncOpenAI):
             answer, data = await self._transport().post_chat(wire, content)
         except timeout_exceptions() as exc:
             raise openai.APITimeoutError(request=self._chat_request(content, key)) from exc
-        except Exception as exc:  # what the adapter leaves unmapped (a garbled reply) fails as on transport aiohttp
+        except _connection_errors() as exc:
             raise openai.APIConnectionError(request=self._chat_request(content, key)) from exc
         if 200 <= answer.status < 300 and not _needs_client(answer.headers):
             return data, answer.headers
@@ -113,7 +113,7 @@ class ChatSDK(openai.AsyncOpenAI):
             response = await self._client.send(request)
         except timeout_exceptions() as exc:
             raise openai.APITimeoutError(request=request) from exc
-        except Exception as exc:  # what the adapter leaves unmapped (a garbled reply) fails as on transport aiohttp
+        except _connection_errors() as exc:
             raise openai.APIConnectionError(request=request) from exc
         if not response.is_success:
             raise self._make_status_error_from_response(response)
@@ -172,6 +172,12 @@ class ChatSDK(openai.AsyncOpenAI):
         request = httpx2.Request("POST", template.url, headers=headers, stream=stream, extensions=extensions)
         request.read()
         return request
+
+
+def _connection_errors() -> tuple[type[BaseException], ...]:
+    """What fails a chat request for want of an answer: the SDK's own list, and what its adapter leaves as aiohttp's
+    (a garbled reply raised aiohttp.ClientResponseError and failed the item unretried), as on transport aiohttp."""
+    return (*request_exceptions(), aiohttp.ClientError, OSError)
 
 
 def _needs_client(headers: Mapping[str, str]) -> bool:
