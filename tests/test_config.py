@@ -60,6 +60,8 @@ def test_command_line_wins_over_file(tmp_path: Path) -> None:
         ("- just\n- a list\n", "must be a YAML mapping"),
         ("endpoint: [unclosed\n", "is not valid YAML"),
         ("nonsense_section: 1\n", "nonsense_section: unknown key"),
+        ("endpoint:\n  base_url: localhost:8000/v1\n", "is not an http(s) URL; write it as http://HOST:PORT/v1"),
+        ("endpoint:\n  base_url: []\n", "give at least one base URL"),
     ],
 )
 def test_mistakes_are_one_clear_line(tmp_path: Path, text: str, expected: str) -> None:

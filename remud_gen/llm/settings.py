@@ -68,3 +68,13 @@ class EndpointSettings(BaseModel):
     @classmethod
     def _one_or_many(cls, v: object) -> object:
         return [v] if isinstance(v, str) else v
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_urls(cls, urls: list[str]) -> list[str]:
+        if not urls:
+            raise ValueError("give at least one base URL")
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"{url!r} is not an http(s) URL; write it as http://HOST:PORT/v1")
+        return urls
