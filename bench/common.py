@@ -74,6 +74,12 @@ class Section:
         return {"name": self.name, "results": [asdict(r) for r in self.results], "raw": self.raw}
 
 
+def local_only() -> None:
+    """Keep this process and what it starts off any HTTP(S)_PROXY: every server a benchmark talks to is local."""
+    for name in ("NO_PROXY", "no_proxy"):
+        os.environ[name] = ",".join(filter(None, [os.environ.get(name, ""), "127.0.0.1", "localhost"]))
+
+
 def spawn(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.Popen[str]:
     """Start a measured command with its output captured (stdout/stderr go to pipes, read at the end).
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 # Run as a script, so this folder is first on sys.path and the sibling modules import by name.
 from client import cpu_and_peer, retry_storm, throughput
-from common import ROOT, Result, Section, machine
+from common import ROOT, Result, Section, local_only, machine
 from extract import extract_bench
 from longrun import long_run
 from peers import install_curator
@@ -39,6 +39,7 @@ BENCHES: dict[str, tuple[str, Callable[[Path, float], Section]]] = {
 
 
 def main() -> int:
+    local_only()
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="scale every count down 10x (a fast check)")
     ap.add_argument("--peers", action="store_true", help="install curator in /tmp/peer-curator if missing")

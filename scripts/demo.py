@@ -47,6 +47,8 @@ def main() -> int:
     ap.add_argument("--work", type=Path, default=ROOT / "demo-work", help="work directory of the demo")
     ap.add_argument("--fresh", action="store_true", help="delete the work directory first")
     args = ap.parse_args()
+    for name in ("NO_PROXY", "no_proxy"):  # the stand-in is on this machine: never through an HTTP(S)_PROXY
+        os.environ[name] = ",".join(filter(None, [os.environ.get(name, ""), "127.0.0.1", "localhost"]))
     work: Path = args.work
     if args.fresh and work.exists():
         shutil.rmtree(work)

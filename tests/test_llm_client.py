@@ -187,6 +187,17 @@ def test_a_garbled_http_reply_is_a_connection_failure_and_retried() -> None:
     assert results[0].error == "connection" and results[0].attempts == 3 and seen["chat"] == 3
 
 
+def test_the_environments_proxy_is_used_as_the_sdk_uses_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The stand-in routes by path, so it also serves as the forward proxy for a host name that resolves nowhere:
+    # an answer can only come through the proxy.
+    with BackgroundStub() as stub:
+        monkeypatch.setenv("HTTP_PROXY", stub.base_url.removesuffix("/v1"))
+        monkeypatch.setenv("NO_PROXY", "")
+        results, _ = run_all(Client(settings("http://stand-in.invalid/v1"), None, "k"), [request(1), request(2)])
+        assert all(r.ok for r in results)
+        assert stub.stats()["by_path"]["/v1/chat/completions"] == 2
+
+
 def test_empty_answers_are_recorded_as_failures_with_no_reask_left() -> None:
     with BackgroundStub(fault_empty=1.0) as stub:
         results, stats = run_all(Client(settings(stub.base_url, max_reasks=0), None, "k"), [request(1)])

@@ -129,6 +129,7 @@ class _Server:
                 # as the SDK's httpx timeout: connect and each read wait at most timeout_s, not the whole exchange
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=t, sock_read=t),
                 headers={"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json"},
+                trust_env=True,  # HTTP(S)_PROXY and NO_PROXY, as the SDK honours them
             )
         return self._session
 
@@ -142,17 +143,16 @@ class _Server:
             self._sdk = make_sdk(self.base_url, self.api_key, s.concurrency, s.timeout_s)
         return self._sdk
 
-    def probe(self, url: str, timeout_s: float) -> aiohttp.client._RequestContextManager:
-        """GET ``url`` on the session chat requests go through, so the connection it opens is the first they reuse.
+    async def probe(self, url: str, timeout_s: float) -> tuple[int, Mapping[str, str], bytes]:
+        """GET ``url`` as chat requests go (`ChatSDK.probe` with transport sdk): status, headers and body.
 
-        With transport sdk that is the SDK's own aiohttp session: a second session only for this look cost ~25 ms of
-        start-up (its connector and TLS context) and a connection nothing reused.
+        Raises:
+            TimeoutError: no answer in ``timeout_s``; aiohttp.ClientError or OSError: no connection.
         """
-        timeout = aiohttp.ClientTimeout(total=timeout_s)
         if self.settings.transport == "sdk":
-            headers = {"Authorization": f"Bearer {self.api_key}"}
-            return self.sdk.session().get(url, headers=headers, timeout=timeout)
-        return self.session().get(url, timeout=timeout)
+            return await self.sdk.probe(url, timeout_s)
+        async with self.session().get(url, timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
+            return resp.status, resp.headers, await resp.read()
 
     async def post(self, content: bytes, key: str) -> tuple[bytes, Mapping[str, str]]:
         """POST a chat completion: the 2xx body and its headers.
@@ -549,11 +549,10 @@ async def check_reachable(servers: list[_Server], timeout_s: float = 10.0) -> No
     for server in servers:
         url = server.base_url.rstrip("/") + "/models"
         try:
-            async with server.probe(url, timeout_s) as resp:
-                content = await resp.read()
-                if resp.status < 300:
-                    return
-                raise APIStatusError.from_answer(resp.status, resp.headers, content)
+            status, headers, content = await server.probe(url, timeout_s)
+            if status < 300:
+                return
+            raise APIStatusError.from_answer(status, headers, content)
         except APIStatusError as exc:
             if exc.status_code in (401, 403):
                 raise EndpointStatusError(

@@ -19,6 +19,7 @@ request, the same as a plain aiohttp session:
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,10 +38,32 @@ _CHAT = "remud_gen.chat"  # request extension: a chat request `ChatTransport` ma
 
 
 def make_sdk(base_url: str, api_key: str, concurrency: int, timeout_s: float) -> ChatSDK:
-    """The SDK client on the SDK's aiohttp client, with its adapter's chat path shortened (`ChatTransport`)."""
+    """The SDK client on the SDK's aiohttp client, with its adapter's chat path shortened (`ChatTransport`).
+
+    The client is made as `openai.DefaultAioHttpClient` makes itself, so it honours HTTP(S)_PROXY / NO_PROXY as the
+    stock SDK does (handing it a ready transport would have turned the environment's proxies off).
+    """
     limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    http = openai.DefaultAioHttpClient(transport=ChatTransport(limits=limits), limits=limits, timeout=timeout_s)
+    http = _ChatHttpClient(limits=limits, timeout=timeout_s)
     return ChatSDK(base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout_s, http_client=http)
+
+
+class _ChatHttpClient(openai.DefaultAioHttpClient):
+    """`openai.DefaultAioHttpClient` whose direct transport is `ChatTransport`; proxies keep the adapter's own."""
+
+    def _init_transport(
+        self,
+        verify: ssl.SSLContext | str | bool = True,
+        cert: str | tuple[str, str] | tuple[str, str, str] | None = None,
+        trust_env: bool = True,
+        http1: bool = True,
+        http2: bool = False,
+        limits: httpx2.Limits = httpx2.Limits(),  # noqa: B008  (httpx2's own signature)
+        transport: httpx2.AsyncBaseTransport | None = None,
+    ) -> httpx2.AsyncBaseTransport:
+        if transport is not None:
+            return transport
+        return ChatTransport(verify=verify, cert=cert, trust_env=trust_env, http1=http1, http2=http2, limits=limits)
 
 
 class ChatSDK(openai.AsyncOpenAI):
@@ -59,9 +82,28 @@ class ChatSDK(openai.AsyncOpenAI):
     def user_agent(self) -> str:
         return f"AsyncOpenAI/Python {self._version}"  # the SDK names its class here; a subclass must not rename it
 
-    def session(self) -> aiohttp.ClientSession:
-        """The aiohttp session under the SDK's http client (`ChatTransport`), made on first use."""
-        return self._transport().session()
+    async def probe(self, url: str, timeout_s: float) -> tuple[int, Mapping[str, str], bytes]:
+        """GET ``url`` (with the key) the way chat requests will go: status, headers and body.
+
+        Without a proxy that is the adapter's own session, so the chat requests reuse the connection it opens;
+        through a proxy it is httpx2's client, as chat requests then are.
+
+        Raises:
+            TimeoutError: no answer in ``timeout_s``; aiohttp.ClientError or OSError: no connection.
+        """
+        headers = {"Authorization": f"Bearer {self.api_key}"}
+        client = self._client
+        if client._transport_for_url(httpx2.URL(url)) is client._transport:
+            timeout = aiohttp.ClientTimeout(total=timeout_s)
+            async with self._transport().session().get(url, headers=headers, timeout=timeout) as response:
+                return response.status, response.headers, await response.read()
+        try:
+            answer = await client.get(url, headers=headers, timeout=timeout_s)
+        except timeout_exceptions() as exc:
+            raise TimeoutError(str(exc)) from exc
+        except request_exceptions() as exc:
+            raise OSError(str(exc) or type(exc).__name__) from exc
+        return answer.status_code, answer.headers, answer.content
 
     async def send_chat(self, content: bytes, key: str) -> tuple[bytes, Mapping[str, str]]:
         """POST one chat completion (``content``: its JSON as the SDK encodes it, `openapi_dumps`); return the 2xx
@@ -77,10 +119,10 @@ class ChatSDK(openai.AsyncOpenAI):
             options = FinalRequestOptions.construct(method="post", url=CHAT_PATH, content=content, idempotency_key=key)
             response = await self.request(httpx2.Response, options)
             return response.content, response.headers
-        if not self._can_go_direct():
-            return await self._send_through_client(self._chat_request(content, key))
         wire = self._chat_wire
         if wire is None:
+            if not self._can_go_direct(content, key):
+                return await self._send_through_client(self._chat_request(content, key))
             wire = self._chat_wire = _Wire.of(self._chat_request(content, key))
         try:
             answer, data = await self._transport().post_chat(wire, content)
@@ -132,23 +174,23 @@ class ChatSDK(openai.AsyncOpenAI):
             or self._workload_identity_auth
         )
 
-    def _can_go_direct(self) -> bool:
-        """Whether a chat request may go straight to the adapter (`ChatTransport.post_chat`).
+    def _can_go_direct(self, content: bytes, key: str) -> bool:
+        """Whether chat requests may go straight to the adapter (`ChatTransport.post_chat`).
 
-        httpx2's client between the SDK and its adapter then has nothing to do for it: no proxy or mounted transport
-        to choose, no event hooks, no auth flow (the key is a header). It still cost ~0.15 ms a request (a second
-        header object, an auth and a redirect generator, a streamed read of bytes already read; profiled). The
-        replies it would act on, a redirect or a cookie, are handed to it (`send_chat`).
+        httpx2's client between the SDK and its adapter then has nothing to do for them: no proxy for their URL, no
+        event hooks, no auth flow (the key is a header). It still cost ~0.15 ms a request (a second header object,
+        an auth and a redirect generator, a streamed read of bytes already read; profiled). The replies it would act
+        on, a redirect or a cookie, are handed to it (`send_chat`).
         """
         if self._direct is None:
             client = self._client
+            url = self._chat_request(content, key).url
             self._direct = (
                 isinstance(client._transport, ChatTransport)
-                and client._transport.proxy is None
-                and all(transport is None for transport in client._mounts.values())
+                and client._transport_for_url(url) is client._transport  # no proxy (HTTPS_PROXY, ...) for this URL
                 and not any(client._event_hooks.values())
                 and client._auth is None
-                and not (self.base_url.username or self.base_url.password)  # httpx2 would add Basic auth
+                and not (url.username or url.password)  # httpx2 would add Basic auth
             )
         return self._direct
 
