@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from remud_gen.llm.client import Client, Result, _answer
+from remud_gen.llm.client import Client, Result, _answer, env_proxy
 from remud_gen.llm.errors import APIStatusError, BadResponse, retry_after
 from remud_gen.llm.parse import parse_json_object
 from remud_gen.llm.ratelimit import Bucket, RateLimiter
@@ -200,3 +200,24 @@ def test_models_that_take_only_max_completion_tokens_and_default_sampling(
         )
     else:
         assert stats.stopped == "endpoint" and stop_hint in stats.stop_reason
+
+
+@pytest.mark.parametrize(
+    ("env", "url", "proxy"),
+    [
+        ({"HTTP_PROXY": "http://p:3128"}, "http://10.0.0.5:8000/v1", "http://p:3128"),
+        ({"HTTP_PROXY": "http://p:3128", "NO_PROXY": "10.0.0.5,localhost"}, "http://10.0.0.5:8000/v1", None),
+        ({"HTTP_PROXY": "http://p:3128"}, "https://api.openai.com/v1", None),
+        ({"HTTPS_PROXY": "http://p:3128", "NO_PROXY": ".internal"}, "https://api.openai.com/v1", "http://p:3128"),
+        ({"ALL_PROXY": "http://p:3128"}, "https://api.openai.com/v1", "http://p:3128"),
+        ({}, "https://api.openai.com/v1", None),
+    ],
+)
+def test_the_plain_session_takes_its_proxy_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], url: str, proxy: str | None
+) -> None:
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert env_proxy(url) == proxy

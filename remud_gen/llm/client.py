@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +113,8 @@ class _Server:
         self.settings = settings
         self.chat_url = base_url.rstrip("/") + "/chat/completions"
         self._session: aiohttp.ClientSession | None = None
+        # read once: aiohttp's trust_env reads the environment (and ~/.netrc) for every request, doubling its CPU
+        self.proxy = env_proxy(self.chat_url)
         self._sdk: ChatSDK | None = None  # transport sdk: made now; the Batch API: on first use
         if settings.transport == "sdk":
             # Importing the SDK (~0.6 s) and making its client (~50 ms loading CA certificates, blocking the loop)
@@ -129,7 +133,6 @@ class _Server:
                 # as the SDK's httpx timeout: connect and each read wait at most timeout_s, not the whole exchange
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=t, sock_read=t),
                 headers={"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json"},
-                trust_env=True,  # HTTP(S)_PROXY and NO_PROXY, as the SDK honours them
             )
         return self._session
 
@@ -151,7 +154,7 @@ class _Server:
         """
         if self.settings.transport == "sdk":
             return await self.sdk.probe(url, timeout_s)
-        async with self.session().get(url, timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
+        async with self.session().get(url, timeout=aiohttp.ClientTimeout(total=timeout_s), proxy=self.proxy) as resp:
             return resp.status, resp.headers, await resp.read()
 
     async def post(self, content: bytes, key: str) -> tuple[bytes, Mapping[str, str]]:
@@ -163,7 +166,7 @@ class _Server:
         if self.settings.transport == "sdk":
             return await self._post_sdk(content, key)
         try:
-            async with self.session().post(self.chat_url, data=content) as resp:
+            async with self.session().post(self.chat_url, data=content, proxy=self.proxy) as resp:
                 content = await resp.read()
                 if resp.status >= 300:
                     raise APIStatusError.from_answer(resp.status, resp.headers, content)
@@ -451,6 +454,16 @@ class Client:
         for path in images:
             parts.append({"type": "image_url", "image_url": {"url": data_url(path, self.settings.image_max_pixels)}})
         return {"role": role, "content": parts}
+
+
+def env_proxy(url: str) -> str | None:
+    """The proxy the environment names for ``url`` (HTTP(S)_PROXY or ALL_PROXY, unless NO_PROXY covers its host)."""
+    parts = urllib.parse.urlsplit(url)
+    proxies = urllib.request.getproxies_environment()
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]  # public, but not in typeshed
+    if not proxies or bypass(parts.hostname or "", proxies):
+        return None
+    return proxies.get(parts.scheme) or proxies.get("all")
 
 
 def _dumps(value: Any) -> str:
