@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from remud_gen.llm.client import Client, Result, _answer, env_proxy
+from remud_gen.llm.client import Client, Result, _answer
 from remud_gen.llm.errors import APIStatusError, BadResponse, retry_after
+from remud_gen.llm.fleet import env_proxy
 from remud_gen.llm.parse import parse_json_object
 from remud_gen.llm.ratelimit import Bucket, RateLimiter
 from remud_gen.llm.request import ChatRequest, Message

@@ -52,7 +52,7 @@ class VlmPlan:
         """Ask the endpoint once whether it answers; on failure remember the one-line reason."""
         if self.endpoint is None:
             return
-        from remud_gen.llm.client import endpoint_reachable
+        from remud_gen.llm.fleet import endpoint_reachable
 
         try:
             asyncio.run(endpoint_reachable(self.endpoint, self.api_key))
