@@ -7,29 +7,23 @@ libraries load when a document is processed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from remud_gen.extract.result import FileResult
 from remud_gen.extract.settings import ExtractSettings
 
 if TYPE_CHECKING:
-    from remud_gen.extract.vlm.job import VlmJob
-    from remud_gen.records import Figure
+    from remud_gen.extract.core import process_file
 
 
-def process_file(
-    path: Path,
-    work: Path,
-    settings: ExtractSettings,
-    vlm: VlmJob | None = None,
-    sink: Callable[[Figure], None] | None = None,
-) -> FileResult:
-    """Extract one PDF or image file; see `remud_gen.extract.core.process_file`."""
-    from remud_gen.extract.core import process_file as process
+def __getattr__(name: str) -> Any:
+    # `process_file` is `core.process_file` itself, imported on first use (it loads PyMuPDF and the OCR stack): one
+    # signature, which a wrapper here had to repeat and keep in step.
+    if name == "process_file":
+        from remud_gen.extract.core import process_file
 
-    return process(path, work, settings, vlm, sink)
+        return process_file
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["ExtractSettings", "FileResult", "process_file"]
