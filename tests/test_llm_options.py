@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import pytest
+from local_app import serve
 
 from remud_gen.llm.client import Client, Result, _answer
 from remud_gen.llm.errors import APIStatusError, BadResponse, retry_after
@@ -177,21 +178,16 @@ def test_models_that_take_only_max_completion_tokens_and_default_sampling(
         app = web.Application()
         app.router.add_post("/v1/chat/completions", chat)
         app.router.add_get("/v1/models", models)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        cfg = EndpointSettings.model_validate(
-            {"base_url": f"http://127.0.0.1:{port}/v1", "model": "o4-mini", **settings}
-        )
-        client = Client(cfg, None, "k")
-        reqs = [ChatRequest(item=f"x{i}", messages=[Message("user", "q")], parse=parse_json_object) for i in range(30)]
-        try:
-            return await run_requests(client, reqs, lambda r, u: None, total=len(reqs))
-        finally:
-            await client.aclose()
-            await runner.cleanup()
+        async with serve(app) as url:
+            cfg = EndpointSettings.model_validate({"base_url": url, "model": "o4-mini", **settings})
+            client = Client(cfg, None, "k")
+            reqs = [
+                ChatRequest(item=f"x{i}", messages=[Message("user", "q")], parse=parse_json_object) for i in range(30)
+            ]
+            try:
+                return await run_requests(client, reqs, lambda r, u: None, total=len(reqs))
+            finally:
+                await client.aclose()
 
     stats = asyncio.run(go())
     if stop_hint is None:

@@ -13,6 +13,7 @@ import httpx2
 import openai
 import pytest
 from aiohttp import web
+from local_app import serve
 from openai._utils._json import openapi_dumps
 
 from remud_gen.llm.sdk import ChatSDK, make_sdk
@@ -32,15 +33,8 @@ async def server(reply: Callable[[web.Request], Awaitable[web.StreamResponse]]) 
 
     app = web.Application()
     app.router.add_post("/v1/chat/completions", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}/v1", seen
-    finally:
-        await runner.cleanup()
+    async with serve(app) as url:
+        yield url, seen
 
 
 async def answer(request: web.Request) -> web.Response:
