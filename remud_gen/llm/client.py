@@ -111,9 +111,7 @@ class Client:
         self.schema_prompt = schema_prompt
         self.servers = [Server(url, api_key, settings) for url in settings.base_url]
         self.limiter = RateLimiter(settings.requests_per_minute, settings.tokens_per_minute)
-        # response_format objects made by `body`, by (name, schema id) and by their own id: (schema, object, JSON)
-        self._formats_by_schema: dict[tuple[str, int], tuple[dict[str, Any], dict[str, Any], str]] = {}
-        self._formats: dict[int, tuple[dict[str, Any], dict[str, Any], str]] = {}
+        self._formats: dict[tuple[str, int], _Format] = {}  # response_format objects by (name, schema id)
         self.sent = 0
         self.retries = 0
 
@@ -311,24 +309,21 @@ class Client:
         A schema is most of a body's structure (~60% of its encoding time) and the same in every request of a task:
         when ``response_format`` is one `body` made, and the last key, its text encoded once is put in place.
         """
-        made = self._formats.get(id(body.get("response_format")))
-        if made is None or made[1] is not body["response_format"] or next(reversed(body)) != "response_format":
+        fmt = body.get("response_format")
+        if not isinstance(fmt, _Format) or next(reversed(body)) != "response_format":
             return _dumps(body).encode()
         rest = {k: v for k, v in body.items() if k != "response_format"}
-        return (_dumps(rest)[:-1] + ',"response_format":' + made[2] + "}").encode()
+        return (_dumps(rest)[:-1] + ',"response_format":' + fmt.text + "}").encode()
 
-    def _response_format(self, name: str, schema: dict[str, Any]) -> dict[str, Any]:
-        """The structured-output request for ``schema``: one object, and its JSON text, per schema object and name.
+    def _response_format(self, name: str, schema: dict[str, Any]) -> _Format:
+        """The structured-output request for ``schema``: one object, with its JSON text, per schema object and name.
 
         Schemas are built once per task and never changed after; a request holds its task's schema object.
         """
-        key = (name, id(schema))
-        made = self._formats_by_schema.get(key)
-        if made is None or made[0] is not schema:
-            fmt = {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": False}}
-            made = self._formats_by_schema[key] = (schema, fmt, _dumps(fmt))
-            self._formats[id(fmt)] = made
-        return made[1]
+        fmt = self._formats.get((name, id(schema)))
+        if fmt is None or fmt.schema is not schema:
+            fmt = self._formats[name, id(schema)] = _Format(name, schema)
+        return fmt
 
     def _message(self, role: str, text: str, images: tuple[Path, ...]) -> dict[str, Any]:
         if not images:
@@ -339,6 +334,15 @@ class Client:
         for path in images:
             parts.append({"type": "image_url", "image_url": {"url": data_url(path, self.settings.image_max_pixels)}})
         return {"role": role, "content": parts}
+
+
+class _Format(dict[str, Any]):
+    """A `response_format` object that carries its own JSON text (`Client.encode` puts it in place)."""
+
+    def __init__(self, name: str, schema: dict[str, Any]) -> None:
+        super().__init__(type="json_schema", json_schema={"name": name, "schema": schema, "strict": False})
+        self.schema = schema
+        self.text = _dumps(self)
 
 
 def _dumps(value: Any) -> str:
