@@ -96,10 +96,10 @@ class Server:
             return await self._post_sdk(content, key)
         try:
             async with self.session().post(self.chat_url, data=content, proxy=self.proxy) as resp:
-                content = await resp.read()
+                answer = await resp.read()
                 if resp.status >= 300:
-                    raise APIStatusError.from_answer(resp.status, resp.headers, content)
-                return content, resp.headers
+                    raise APIStatusError.from_answer(resp.status, resp.headers, answer)
+                return answer, resp.headers
         except TimeoutError as exc:
             raise APITimeoutError() from exc
         except (aiohttp.ClientError, OSError) as exc:
@@ -156,7 +156,7 @@ async def endpoint_reachable(settings: EndpointSettings, api_key: str) -> None:
 async def check_reachable(servers: list[Server], timeout_s: float = 10.0) -> None:
     """Fail fast with one clear line when no server of the fleet answers GET /models.
 
-    It goes through the session the requests use (`_Server.probe`), so they reuse the connection it opens.
+    It goes through the session the requests use (`Server.probe`), so they reuse the connection it opens.
     """
     from remud_gen.errors import EndpointStatusError, EndpointUnreachable
 

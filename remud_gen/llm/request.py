@@ -71,7 +71,7 @@ class ChatRequest:
         }
         # The canonical JSON of everything with "schema" included; that key sorts last, so its text (kept per schema
         # object, `_schema_json`) closes the object as one sorted dump of the whole would. Keys must never change:
-        # a journal written by an earlier version is still read (test_request_key).
+        # a journal written by an earlier version is still read (tests/test_llm_request.py).
         blob = _canonical(canon)[:-1] + ',"schema":' + _schema_json(self.schema) + "}"
         key = self._keys[model] = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
         return key
