@@ -13,8 +13,9 @@ from collections import Counter
 from dataclasses import dataclass
 
 from remud_gen.extract.assign import Draft, assign_page
-from remud_gen.extract.captions import cited_figures, panel_sentences
+from remud_gen.extract.captions import cited_figures
 from remud_gen.extract.chunks import Para
+from remud_gen.extract.continuation import continue_figures
 from remud_gen.extract.graphics import figure_regions
 from remud_gen.extract.headings import assign_sections, document_title
 from remud_gen.extract.layout import font_sizes, margin_need, mark_page_margins, most_common_size, reading_order
@@ -121,7 +122,7 @@ def analyse(store: PageStore, settings: ExtractSettings) -> Analysis:
     title = document_title(first, pages[0].size[1], body) if pages else None
     assign_sections(kept, body, title)
     _sections_for(drafts, kept)
-    _continue_figures(drafts)
+    continue_figures(drafts)
     _context(drafts, kept)
     paras = [Para(b.text, b.page, b.section) for b in kept if b.role == "body" and b.text.strip() != title]
     for d in drafts:
@@ -146,45 +147,6 @@ def _sections_for(drafts: list[Draft], kept: list[Block]) -> None:
             d.section = list(by_page[numbers[before - 1]][-1].section)
         else:
             d.section = list(here[0].section) if here else []
-
-
-def _continue_figures(drafts: list[Draft]) -> None:
-    """Panels with a letter but no title continue the figure before them (next column or next page)."""
-    prev: Draft | None = None
-    for d in drafts:
-        if (
-            d.figure_id is None
-            and d.panel
-            and prev is not None
-            and prev.figure_id
-            and prev.panel
-            and d.page - prev.page <= 1
-            and d.panel.upper() > prev.panel.upper()
-        ):
-            d.figure_id = prev.figure_id
-            d.caption = prev.caption if not d.caption else f"{prev.caption}\n{d.caption}"
-            d.section = prev.section
-        prev = d
-    # Panels of one figure share the full caption (title + legend) whichever part each one sat next to. A figure
-    # id met again pages later (books restart numbering per chapter) is another figure.
-    parts: list[list[str]] = []
-    last: dict[str, tuple[int, int]] = {}
-    keys: list[int] = []
-    for d in drafts:
-        if not (d.figure_id and d.panel):
-            keys.append(-1)
-            continue
-        k, page = last.get(d.figure_id, (-1, -10))
-        if d.page - page > 1:
-            parts.append([])
-            k = len(parts) - 1
-        last[d.figure_id] = (k, d.page)
-        keys.append(k)
-        parts[k] += [ln for ln in d.caption.split("\n") if ln.strip() and ln not in parts[k]]
-    for d, k in zip(drafts, keys, strict=True):
-        if k >= 0:
-            d.caption = "\n".join(parts[k])
-            d.panel_caption = panel_sentences(d.caption).get(d.panel.upper() if d.panel else "", "")
 
 
 def _context(drafts: list[Draft], ordered: list[Block]) -> None:
