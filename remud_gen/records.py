@@ -43,12 +43,12 @@ class Record(BaseModel):
 
 
 class Document(Record):
-    """One input file (a PDF or an image) as seen by extract."""
+    """One input document (a PDF, an image, or the page images of one book) as seen by extract."""
 
     doc: str = Field(description="source file name (no directory)")
     path: str = Field(description="absolute path the file was read from")
     sha256: str = Field(description="content hash of the file")
-    kind: Literal["pdf", "image"]
+    kind: Literal["pdf", "image", "page-images"]
     pages: int
     scanned_pages: int = 0
     language: Language

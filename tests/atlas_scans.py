@@ -498,6 +498,7 @@ class Score:
     named: int  # ... and that figure has the right figure id and panel letter
     extra: int  # figures matching no truth panel
     misses: list[str]
+    ious: list[float] = field(default_factory=list)  # IoU of each found panel
 
 
 def score(figures: list[dict], book: Book, form: Form, page_of: dict[str, int] | None = None) -> Score:
@@ -507,13 +508,14 @@ def score(figures: list[dict], book: Book, form: Form, page_of: dict[str, int] |
     """
     by_page: dict[int, list[tuple[tuple[float, float, float, float], dict]]] = {}
     for f in figures:
-        page = page_of[f["doc"]] if page_of else f["page"]
+        page = page_of[f["doc"]] if page_of and f["doc"] in page_of else f["page"]
         w, h = f["page_size"]
         x0, y0, x1, y1 = f["bbox"]
         by_page.setdefault(page, []).append(((x0 / w, y0 / h, x1 / w, y1 / h), f))
     used: set[int] = set()
     found = named = 0
-    misses = []
+    misses: list[str] = []
+    ious: list[float] = []
     for panel in book.panels:
         want = truth_box(panel, form)
         best = max(by_page.get(panel.page, []), key=lambda c: iou(c[0], want), default=None)
@@ -523,10 +525,11 @@ def score(figures: list[dict], book: Book, form: Form, page_of: dict[str, int] |
             continue
         used.add(id(best[1]))
         found += 1
+        ious.append(iou(best[0], want))
         fid, letter = best[1].get("figure_id"), best[1].get("panel")
         if fid == panel.figure_id and (letter or None) == panel.letter:
             named += 1
         else:
             misses.append(f"p{panel.page} {panel.figure_id}{panel.letter or ''}: named {fid}{letter or ''}")
     extra = sum(1 for rows in by_page.values() for _, f in rows if id(f) not in used)
-    return Score(len(book.panels), found, named, extra, misses)
+    return Score(len(book.panels), found, named, extra, misses, ious)

@@ -43,7 +43,7 @@ def page_columns(blocks: Sequence[Block], regions: Sequence[BBox], page_width: f
         return Columns(())
     left = min(b[0] for b, _ in items)
     width = max(max(b[2] for b, _ in items) - left, 1.0, 0.3 * page_width)
-    narrow = sorted((b[0], b[2], w) for b, w in items if b[2] - b[0] <= _WIDE * width)
+    narrow = sorted((b[0], b[2], float(w)) for b, w in items if b[2] - b[0] <= _WIDE * width)
     merged: list[list[float]] = []
     for a, z, w in narrow:
         if merged and a <= merged[-1][1] + 2:

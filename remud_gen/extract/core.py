@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,8 +34,9 @@ def process_file(
     settings: ExtractSettings,
     vlm: VlmJob | None = None,
     sink: Callable[[Figure], None] | None = None,
+    pages: Sequence[Path] | None = None,
 ) -> FileResult:
-    """Extract one PDF or image file.
+    """Extract one PDF or image file, or one book of page images.
 
     Crops are written to WORK/extract/images/<sha256[:20]>.png|.jpg (atomically, once per content); the records
     are returned, not written. Everything passed in and out pickles, so this runs in a worker process.
@@ -48,6 +49,8 @@ def process_file(
         vlm: the vision endpoint for `settings.detector == "vlm"` (None: scanned pages keep image analysis).
         sink: called with each figure of a PDF as soon as its page is rendered; those figures are then not in the
             result, so a 1,000-page book's records are never all held at once.
+        pages: the page images of one book, in order, `path` being the first (`remud_gen.extract.pageimages`):
+            they are read as the scanned pages of one document.
 
     Returns:
         The Document, its Figure panels, its text Chunks, and one-line warnings about parts that were skipped.
@@ -65,13 +68,19 @@ def process_file(
     suffix = path.suffix.lower()
     if suffix not in IMAGE_SUFFIXES and suffix != ".pdf":
         raise InputError(f"{path.name}: unsupported file type {suffix or '(none)'}; pass .pdf or image files")
+    members = list(pages) if pages else [path]
+    hashes = []
+    for member in members:
+        try:
+            hashes.append(file_sha256(member))
+        except OSError as exc:
+            raise InputError(f"{member.name}: cannot be read ({exc.strerror or exc}); check its permissions") from None
+        if member.stat().st_size == 0:
+            raise InputError(f"{member.name}: the file is empty")
+    sha = hashes[0] if len(hashes) == 1 else hashlib.sha256("".join(hashes).encode()).hexdigest()
     try:
-        sha = file_sha256(path)
-    except OSError as exc:
-        raise InputError(f"{path.name}: cannot be read ({exc.strerror or exc}); check its permissions") from None
-    if path.stat().st_size == 0:
-        raise InputError(f"{path.name}: the file is empty")
-    try:
+        if pages:
+            return extract_pdf(path, work, settings, sha, vlm, sink, page_images=members)
         if suffix == ".pdf":
             return extract_pdf(path, work, settings, sha, vlm, sink)
         return extract_image(path, work, settings, sha)

@@ -57,10 +57,11 @@ def image_cover(rasters: list[Graphic], page_box: BBox) -> float:
     return total / max(area(page_box), 1.0)
 
 
-def read_page(page: pymupdf.Page, settings: ExtractSettings, warnings: list[str]) -> PageData:
-    """Reduce one page to a PageData (OCR and region detection on scanned pages)."""
+def read_page(page: pymupdf.Page, settings: ExtractSettings, warnings: list[str], number: int = 0) -> PageData:
+    """Reduce one page to a PageData (OCR and region detection on scanned pages); `number` (1-based) is the page's
+    place in the document when the page is not part of one (a page image), else its own number is used."""
     pr = page.rect
-    data = PageData(number=int(page.number or 0) + 1, size=(float(pr.width), float(pr.height)))
+    data = PageData(number=number or int(page.number or 0) + 1, size=(float(pr.width), float(pr.height)))
     lines = page_lines(page)
     data.rasters = page_rasters(page)
     text_ok = usable_text(lines)
@@ -74,7 +75,7 @@ def read_page(page: pymupdf.Page, settings: ExtractSettings, warnings: list[str]
             if need_ocr:
                 lines = ocr_lines
             data.scanned = True
-    data.blocks = group_lines(lines, data.number)
+    data.blocks = group_lines(lines, data.number, data.detected if data.scanned else ())
     if not data.scanned:
         data.vectors = page_vectors(page, data.blocks)
     return data

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +22,7 @@ from remud_gen.errors import InputError
 from remud_gen.extract.boilerplate import content_paragraphs
 from remud_gen.extract.chunks import make_chunks
 from remud_gen.extract.document import analyse
+from remud_gen.extract.pageimages import PageImages, book_name, page_dpi
 from remud_gen.extract.pages import PageData, read_page
 from remud_gen.extract.pagestore import PageStore
 from remud_gen.extract.render import render_page_figures
@@ -91,6 +92,23 @@ class _Book:
         self.doc.close()
 
 
+class _ImageBook:
+    """Page images in the place of a PDF's pages (see `remud_gen.extract.pageimages`)."""
+
+    def __init__(self, pages: Sequence[Path], settings: ExtractSettings) -> None:
+        self.dpi = page_dpi(pages[0])
+        self.doc = PageImages(pages, self.dpi, settings.max_image_pixels)
+
+    def tidy(self) -> None:
+        pymupdf.TOOLS.store_shrink(100)
+
+    def __enter__(self) -> _ImageBook:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.doc.close()
+
+
 def _trim() -> None:
     """Return freed heap to the OS (glibc only; elsewhere a no-op)."""
     with contextlib.suppress(OSError, AttributeError):
@@ -108,17 +126,26 @@ def extract_pdf(
     sha: str,
     vlm: VlmJob | None = None,
     sink: Callable[[Figure], None] | None = None,
+    page_images: Sequence[Path] | None = None,
 ) -> FileResult:
     """Document, figures and chunks of one PDF (see `remud_gen.extract.process_file`); with a ``sink``, each figure
-    goes to it as soon as its page is rendered instead of into the result, so a long book's records are not held."""
+    goes to it as soon as its page is rendered instead of into the result, so a long book's records are not held.
+
+    With ``page_images``, the document is those page images, in order, each read as a scanned page; figure boxes
+    are then in the images' pixels, as for any image input.
+    """
     prefix = sha[:12]
     warnings: list[str] = []
     outcome = None
-    with _Book(path, settings.password) as book, PageStore() as store:
+    name = book_name(page_images) if page_images else path.name
+    opened = _ImageBook(page_images, settings) if page_images else _Book(path, settings.password)
+    if isinstance(opened, _ImageBook):  # pages are read and cropped at their own resolution: no resampling
+        settings = settings.model_copy(update={"dpi": opened.dpi})
+    with opened as book, PageStore() as store:
         page_count = book.doc.page_count
         for i in range(page_count):
             try:
-                store.add(read_page(book.doc[i], settings, warnings))
+                store.add(read_page(book.doc[i], settings, warnings, i + 1))
             except Exception as exc:  # a broken page must not lose the rest of the book
                 warnings.append(f"page {i + 1}: unreadable, skipped ({_short(exc)})")
                 store.add(PageData(number=i + 1, size=(612.0, 792.0)))
@@ -127,7 +154,7 @@ def extract_pdf(
         pages = store.pages
         blank = (not store.has_text(p.number) and not p.rasters and not p.detected for p in pages)
         if page_count and warnings and all(blank):
-            raise InputError(f"{path.name}: no page could be read ({warnings[0]}); the file is damaged")
+            raise InputError(f"{name}: no page could be read ({warnings[0]}); the file is damaged")
         if settings.detector == "vlm":
             outcome = _vlm_pass(book.doc, store, vlm, settings, work, sha, warnings)
         result = analyse(store, settings)
@@ -142,6 +169,8 @@ def extract_pdf(
         store.close()
         figures: list[Figure] = []
         keep = sink or figures.append
+        if page_images:
+            keep = _in_pixels(keep, settings.dpi)
         count = cached = rendered = 0
         for n in sorted(by_page):
             drafts = by_page.pop(n)
@@ -150,7 +179,7 @@ def extract_pdf(
                     book.doc[n - 1],
                     drafts,
                     work=work,
-                    doc=path.name,
+                    doc=name,
                     prefix=prefix,
                     language=result.language,
                     settings=settings,
@@ -169,17 +198,17 @@ def extract_pdf(
                 cached = rendered = 0
     chunks = make_chunks(
         list(content_paragraphs(result.paras)) if settings.drop_apparatus else result.paras,
-        doc=path.name,
+        doc=name,
         prefix=prefix,
         language=result.language,
         size=settings.chunk_chars,
         overlap=settings.chunk_overlap,
     )
     document = Document(
-        doc=path.name,
+        doc=name,
         path=str(path.resolve()),
         sha256=sha,
-        kind="pdf",
+        kind="page-images" if page_images else "pdf",
         pages=page_count,
         scanned_pages=scanned,
         language=result.language,
@@ -190,8 +219,22 @@ def extract_pdf(
     return FileResult(document=document, figures=figures, chunks=chunks, warnings=warnings, vlm=outcome)
 
 
+def _in_pixels(sink: Callable[[Figure], None], dpi: int) -> Callable[[Figure], None]:
+    """A sink that hands on figures of page images with boxes in the images' pixels instead of points."""
+    scale = dpi / 72
+    target = sink
+
+    def convert(figure: Figure) -> None:
+        x0, y0, x1, y1 = figure.bbox
+        box = (round(x0 * scale, 1), round(y0 * scale, 1), round(x1 * scale, 1), round(y1 * scale, 1))
+        size = (round(figure.page_size[0] * scale), round(figure.page_size[1] * scale))
+        target(figure.model_copy(update={"bbox": box, "page_size": size}))
+
+    return convert
+
+
 def _vlm_pass(
-    doc: pymupdf.Document,
+    doc: pymupdf.Document | PageImages,
     store: PageStore,
     vlm: VlmJob | None,
     settings: ExtractSettings,

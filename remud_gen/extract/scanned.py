@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from remud_gen.errors import InputError
+from remud_gen.extract.deskew import skew_angle, straighten, tilt_box
 from remud_gen.extract.letters import missing_letters, split_by_letters
 from remud_gen.extract.ocr import OCR_MAX_SIDE, OcrLine, join_row, recognise
 from remud_gen.extract.regions import find_figures
@@ -52,7 +53,7 @@ class _Item:
 
 
 def analyse_page(image: np.ndarray, *, ocr: bool = True) -> ScannedPage:
-    """OCR a page image and find its figure regions.
+    """OCR a page image and find its figure regions (on the page straightened when it was scanned crooked).
 
     Args:
         image: (H, W, 3) uint8 RGB render of the whole page (grey (H, W) and RGBA are accepted too).
@@ -70,6 +71,10 @@ def analyse_page(image: np.ndarray, *, ocr: bool = True) -> ScannedPage:
     if scale < 1.0:
         size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
         work = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    # A crooked scan is straightened first: gutters are clean rows again, text lines level for OCR.
+    angle = skew_angle(cv2.cvtColor(work, cv2.COLOR_RGB2GRAY))
+    if angle:
+        work = straighten(work, angle)
     fragments = recognise(work) if ocr else []
     figures = find_figures(work, [f.box for f in fragments])
     if ocr:
@@ -79,9 +84,10 @@ def analyse_page(image: np.ndarray, *, ocr: bool = True) -> ScannedPage:
         figures = split_by_letters(figures, fragments)
     lines = reading_order(fragments, figures)
     height, width = rgb.shape[:2]
+    size = (work.shape[1], work.shape[0])
     return ScannedPage(
-        lines=[_rescale(line, scale) for line in lines],
-        figures=[_rescale_box(box, scale, width, height) for box in figures],
+        lines=[_rescale(line, scale, angle, size) for line in lines],
+        figures=[_rescale_box(tilt_box(box, angle, size), scale, width, height) for box in figures],
     )
 
 
@@ -102,12 +108,14 @@ def _as_rgb(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image[:, :, :3])
 
 
-def _rescale(line: OcrLine, scale: float) -> OcrLine:
-    x0, y0, x1, y1 = line.box
+def _rescale(line: OcrLine, scale: float, angle: float, size: tuple[int, int]) -> OcrLine:
+    x0, y0, x1, y1 = tilt_box(line.box, angle, size)
     return OcrLine(text=line.text, box=(x0 / scale, y0 / scale, x1 / scale, y1 / scale), score=line.score)
 
 
-def _rescale_box(box: tuple[int, int, int, int], scale: float, width: int, height: int) -> tuple[int, int, int, int]:
+def _rescale_box(
+    box: tuple[float, float, float, float], scale: float, width: int, height: int
+) -> tuple[int, int, int, int]:
     x0, y0, x1, y1 = box
     return (
         max(0, int(x0 / scale)),

@@ -35,6 +35,11 @@ class ExtractSettings(BaseModel):
         description="figure detector on scanned pages: image analysis, or the vision endpoint cross-checked with it",
     )
     vlm: VlmSettings = Field(default_factory=VlmSettings, description="the vision-endpoint detector (detector: vlm)")
+    images: Literal["auto", "page", "figure"] = Field(
+        "auto",
+        description="image inputs: auto = a page image (portrait, paper, lines of text) is analysed as a scanned "
+        "page and numbered pages of one folder are one book, any other image is one figure; page or figure forces it",
+    )
     ultrasound_threshold: float = Field(
         0.5, ge=0, le=1, description="ultrasound_score at or above which a figure is marked is_ultrasound"
     )

@@ -23,6 +23,7 @@ from remud_gen.errors import RemudError, UserError
 from remud_gen.extract.core import process_file
 from remud_gen.extract.inputs import expand
 from remud_gen.extract.ocr import limit_threads
+from remud_gen.extract.pageimages import page_books
 from remud_gen.extract.settings import ExtractSettings
 from remud_gen.extract.vlm.job import VlmJob
 from remud_gen.extract.vlm.plan import VlmPlan, incomplete, plan, summarise
@@ -65,10 +66,11 @@ def run(
     cache_dir = out / "docs"
     cache_dir.mkdir(exist_ok=True)
     failures = [Failure(item=item, stage=STAGE, error="InputError", message=msg) for item, msg in found.problems]
+    files, books = page_books(found.files, settings.images)
     digests = {}
-    for path in found.files:
+    for path in files:
         try:
-            digests[path] = file_digest(path)
+            digests[path] = fingerprint(*(file_digest(p) for p in books.get(path, (path,))))
         except OSError as exc:
             failures.append(
                 Failure(item=str(path), stage=STAGE, error="InputError", message=f"cannot read {path}: {exc}")
@@ -91,10 +93,10 @@ def run(
         if vlm.unreachable:
             settings_fp = fingerprint(settings.model_dump(mode="json"), vlm.identity(settings))
             todo, pending = _todo(digests, cache_dir, settings_fp, False)
-    for path, message, kind in _extract_all(pending, todo, work.root, settings, workers, progress, vlm):
+    for path, message, kind in _extract_all(pending, todo, books, work.root, settings, workers, progress, vlm):
         failures.append(Failure(item=str(path), stage=STAGE, error=kind, message=message))
 
-    documents, counts = _write_outputs(out, [todo[p] for p in found.files if p in todo], failures, vlm)
+    documents, counts = _write_outputs(out, [todo[p] for p in files if p in todo], failures, vlm)
     report.items_out, report.failures = len(documents), len(failures)
     report.problems = [f.message for f in failures]
     report.seconds = time.monotonic() - started
@@ -141,6 +143,7 @@ def _todo(
 def _extract_all(
     pending: list[Path],
     caches: dict[Path, Path],
+    books: dict[Path, tuple[Path, ...]],
     root: Path,
     settings: ExtractSettings,
     workers: int,
@@ -150,7 +153,7 @@ def _extract_all(
     """Extract each pending file into its cache; yield (file, message, error class) for each that fails."""
     if not pending:
         return
-    pages = {p: _page_count(p) for p in pending}  # each PDF opened once for the bar, not again per file
+    pages = {p: len(books[p]) if p in books else _page_count(p) for p in pending}  # each PDF opened once
     total = sum(pages.values())
     n_workers = min(len(pending), workers or (os.cpu_count() or 1))
     job = vlm.job(n_workers)
@@ -158,7 +161,7 @@ def _extract_all(
     with bar as advance:
         if n_workers <= 1:
             for path in pending:
-                failure = _one(path, caches[path], root, settings, job)
+                failure = _one(path, caches[path], root, settings, job, books.get(path))
                 advance(pages[path])
                 if failure:
                     yield path, *failure
@@ -169,7 +172,7 @@ def _extract_all(
             max_workers=n_workers, mp_context=get_context("spawn"), initializer=limit_threads, initargs=(threads,)
         ) as pool:
             futures: dict[Future[tuple[str, str] | None], Path] = {
-                pool.submit(_one, p, caches[p], root, settings, job): p for p in pending
+                pool.submit(_one, p, caches[p], root, settings, job, books.get(p)): p for p in pending
             }
             for future, path in futures.items():
                 try:
@@ -210,8 +213,11 @@ def _write_outputs(
     return documents, counts
 
 
-def _one(path: Path, cache: Path, root: Path, settings: ExtractSettings, vlm: VlmJob | None) -> tuple[str, str] | None:
-    """Extract one file into its cache; returns (message, error class) on failure. Runs in a worker.
+def _one(
+    path: Path, cache: Path, root: Path, settings: ExtractSettings, vlm: VlmJob | None, pages: tuple[Path, ...] | None
+) -> tuple[str, str] | None:
+    """Extract one file (or the book of page images it opens) into its cache; returns (message, error class) on
+    failure. Runs in a worker.
 
     The cache is JSONL: a `{"figure": ...}` line per figure, written as soon as its page is rendered, then a
     `{"chunk": ...}` line per chunk, and last `{"document": ..., "vlm": ...}`; it appears only when complete.
@@ -222,7 +228,7 @@ def _one(path: Path, cache: Path, root: Path, settings: ExtractSettings, vlm: Vl
             def write(kind: str, record: BaseModel) -> None:
                 fh.write(f'{{"{kind}":{record.model_dump_json()}}}\n')
 
-            result = process_file(path, root, settings, vlm, sink=lambda figure: write("figure", figure))
+            result = process_file(path, root, settings, vlm, sink=lambda figure: write("figure", figure), pages=pages)
             for figure in result.figures:  # image files: their one figure comes back with the result
                 write("figure", figure)
             for chunk in result.chunks:

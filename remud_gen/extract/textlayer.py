@@ -8,11 +8,12 @@ that the caption logic depends on: a caption line always starts a new block.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import pymupdf
 
 from remud_gen.extract.captions import panel_label, parse_atlas_heading, starts_caption
-from remud_gen.extract.model import Block, Line, y_overlap
+from remud_gen.extract.model import BBox, Block, Line, y_overlap
 
 # Ligatures are expanded (no TEXT_PRESERVE_LIGATURES) so "classiﬁer" is searchable as "classifier"; text outside the
 # media box is clipped; images are not needed in the text dict (they come from get_image_info).
@@ -67,24 +68,35 @@ def _same_row(prev: Line, cur: Line) -> bool:
     )
 
 
-def group_lines(lines: list[Line], page: int) -> list[Block]:
+def group_lines(lines: list[Line], page: int, regions: Sequence[BBox] = ()) -> list[Block]:
     """Group consecutive lines into paragraph blocks (used for text-layer and OCR lines alike).
 
     A line joins the current block when it sits just below the previous line, overlaps it horizontally and has
-    the same size; a line that looks like a caption start ("Figure 2.", "图3-2") always opens a new block.
+    the same size; a line that looks like a caption start ("Figure 2.", "图3-2") always opens a new block. With
+    `regions` (figures found on a scanned page), a line printed inside a figure never joins one outside it: the
+    overlay text at the top of a frame is not the last line of the title above the frame.
     """
     blocks: list[Block] = []
     cur: list[Line] = []
+    owner = -1
     for ln in lines:
-        if cur and _continues(cur, ln):
+        here = _owner(ln.bbox, regions)
+        if cur and here == owner and _continues(cur, ln):
             cur.append(ln)
             continue
+        owner = here
         if cur:
             blocks.append(Block(lines=cur, page=page))
         cur = [ln]
     if cur:
         blocks.append(Block(lines=cur, page=page))
     return blocks
+
+
+def _owner(box: BBox, regions: Sequence[BBox]) -> int:
+    """Index of the region holding the box's centre, or -1."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return next((i for i, r in enumerate(regions) if r[0] <= cx <= r[2] and r[1] <= cy <= r[3]), -1)
 
 
 def _continues(cur: list[Line], ln: Line) -> bool:

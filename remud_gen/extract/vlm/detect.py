@@ -18,6 +18,7 @@ import pymupdf
 from remud_gen.errors import EndpointError
 from remud_gen.extract.crops import png_bytes, render, to_array
 from remud_gen.extract.model import BBox
+from remud_gen.extract.pageimages import PageImages
 from remud_gen.extract.pages import PageData
 from remud_gen.extract.pagestore import PageStore
 from remud_gen.extract.settings import ExtractSettings
@@ -71,7 +72,7 @@ class _Ask:
 
 
 def detect_pages(
-    doc: pymupdf.Document,
+    doc: pymupdf.Document | PageImages,
     store: PageStore,
     job: VlmJob,
     settings: ExtractSettings,
