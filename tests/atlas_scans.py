@@ -405,7 +405,8 @@ def scan(master: np.ndarray, form: Form, seed: int) -> bytes:
     rng = np.random.default_rng(seed)
     paper = np.array([rng.uniform(236, 248), rng.uniform(232, 244), rng.uniform(220, 236)], dtype=np.float32)
     ink = np.float32(rng.uniform(22, 40))
-    page = master.astype(np.float32) / 255.0
+    size = (round(PAGE_W * form.dpi / 100), round(PAGE_H * form.dpi / 100))
+    page = cv2.resize(master, size, interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
     page = ink + page * (paper - ink)
     height, width = page.shape[:2]
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
@@ -414,8 +415,6 @@ def scan(master: np.ndarray, form: Form, seed: int) -> bytes:
     if form.skew:
         matrix = cv2.getRotationMatrix2D((width / 2, height / 2), form.skew, 1.0)
         page = cv2.warpAffine(page, matrix, (width, height), flags=cv2.INTER_LINEAR, borderValue=tuple(paper.tolist()))
-    size = (round(PAGE_W * form.dpi / 100), round(PAGE_H * form.dpi / 100))
-    page = cv2.resize(page, size, interpolation=cv2.INTER_AREA)
     if form.blur:
         page = cv2.GaussianBlur(page, (0, 0), form.blur)
     page += rng.normal(0, form.noise, page.shape).astype(np.float32)
