@@ -43,6 +43,12 @@ DetectorOpt = Annotated[
     str | None,
     typer.Option("--detector", help="Figure finder on scanned pages: analysis, or vlm (the endpoint, cross-checked)."),
 ]
+ImagesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--images", help="Image inputs: auto (a page image is a scanned page, a picture one figure), page or figure."
+    ),
+]
 NoJudgeOpt = Annotated[bool, typer.Option("--no-judge", help="Rule checks and dedup only; no judge model.")]
 
 
@@ -54,6 +60,7 @@ def extract(
     workers: WorkersOpt = None,
     dpi: Annotated[int | None, typer.Option("--dpi", help="Render resolution of figure crops.")] = None,
     detector: DetectorOpt = None,
+    images: ImagesOpt = None,
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,
     concurrency: ConcurrencyOpt = None,
@@ -61,6 +68,7 @@ def extract(
     """Find text chunks and figures (crop, caption, panel, legend, is-ultrasound) in PDFs and images.
 
     With --detector vlm the vision endpoint boxes the figures of scanned pages, cross-checked with image analysis.
+    Page images (JPG/PNG of whole pages, numbered in one folder) are read as the scanned pages of one book.
 
     \b
     Example:
@@ -69,6 +77,7 @@ def extract(
     """
     overrides = endpoint_overrides(base_url, model, concurrency)
     overrides |= {"extract.password": password, "extract.dpi": dpi, "extract.detector": detector, "workers": workers}
+    overrides["extract.images"] = images
     cfg = load_config(config, overrides)
     finish([_extract(cfg, inputs, out)])
 

@@ -31,6 +31,8 @@ from remud_gen.extract.model import BBox, Block, gap, inside, union, x_overlap, 
 
 _LOWER_SUB = re.compile(r"\D*\d+(?:[.\-]\d+)*[a-z](?![a-z])")  # "Fig. 6b": the sub-letter printed in lower case
 _HARD_TEXT = ("body", "heading", "caption", "legend", "atlas")  # text that ends a figure when it stands between
+_WHOLE = ("layout", "layout-table")  # sources whose regions are whole figures, panels and all
+_RUNNING = 30  # characters: a single line this long is running text
 _NEAR = 60.0  # points: frames of one figure are at most this far apart (a letter gutter, a grid's gap)
 
 
@@ -63,7 +65,7 @@ def assign_page(blocks: list[Block], regions: list[tuple[BBox, str]], page: int,
     """Drafts for one page's regions, in reading order; sets block roles (figure-text, label, caption, legend)."""
     boxes = [r for r, _ in regions]
     columns = page_columns(blocks, boxes, page_width)
-    labels, label_below, texts = _labels(blocks, boxes)
+    labels, label_below, texts = _labels(blocks, boxes, [source in _WHOLE for _, source in regions])
     captions = [b for b in blocks if b.role in ("body", "heading") and _title_of(b) is not None]
     own = _own_captions(boxes, captions, blocks)
     drafts: list[Draft] = []
@@ -105,8 +107,14 @@ def _title_of(blk: Block) -> tuple[str, str | None, bool] | None:
     return (atlas[0], None, True) if atlas else None
 
 
-def _labels(blocks: list[Block], boxes: list[BBox]) -> tuple[list[str | None], list[bool], list[list[str]]]:
-    """Per region: its panel letter, whether that letter is printed under it, and the text printed inside it."""
+def _labels(
+    blocks: list[Block], boxes: list[BBox], whole: list[bool]
+) -> tuple[list[str | None], list[bool], list[list[str]]]:
+    """Per region: its panel letter, whether that letter is printed under it, and the text printed inside it.
+
+    A `whole` region (a layout block: a figure with all its panels) has no letter of its own: the letters inside it
+    or under it name its panels, which are cut from it later.
+    """
     texts: list[list[str]] = [[] for _ in boxes]
     labels: list[str | None] = [None] * len(boxes)
     below = [False] * len(boxes)
@@ -116,7 +124,7 @@ def _labels(blocks: list[Block], boxes: list[BBox]) -> tuple[list[str | None], l
         letter = panel_label(blk.text)
         for i, box in enumerate(boxes):
             if inside(blk.bbox, box, 0.6):
-                if letter and labels[i] is None:
+                if letter and labels[i] is None and not whole[i]:
                     labels[i] = letter
                     blk.role = "label"
                 elif not parse_caption(blk.text):
@@ -125,7 +133,7 @@ def _labels(blocks: list[Block], boxes: list[BBox]) -> tuple[list[str | None], l
                 break
         else:
             owner = _label_owner(blk.bbox, boxes) if letter else None
-            if owner is not None and labels[owner] is None:
+            if owner is not None and labels[owner] is None and not whole[owner]:
                 labels[owner], below[owner] = letter, True
                 blk.role = "label"
     return labels, below, texts
@@ -148,8 +156,16 @@ def _blocked(a: BBox, b: BBox, blocks: list[Block], boxes: list[BBox]) -> bool:
         zone = (left[2], max(a[1], b[1]), right[0], min(a[3], b[3]))
     if zone[2] <= zone[0] or zone[3] <= zone[1]:
         return False
-    hard = [blk.bbox for blk in blocks if blk.role in _HARD_TEXT and blk.bbox not in (a, b)]
+    hard = [blk.bbox for blk in blocks if _hard(blk) and blk.bbox not in (a, b)]
     return any(_crosses(o, zone) for o in hard + [o for o in boxes if o not in (a, b)])
+
+
+def _hard(blk: Block) -> bool:
+    """Text that ends a figure where it stands: a caption, legend or heading, or running text (a paragraph, a long
+    line). A short line is not: an axis title or a label that spills out of its figure's box on a scan."""
+    if blk.role not in _HARD_TEXT:
+        return False
+    return blk.role != "body" or blk.line_count >= 2 or len(blk.text) >= _RUNNING
 
 
 def _crosses(o: BBox, zone: BBox) -> bool:
@@ -160,10 +176,12 @@ def _crosses(o: BBox, zone: BBox) -> bool:
 def _caption_score(region: BBox, blk: Block) -> tuple[float, str] | None:
     """How well a caption block fits a region (lower is better) and where it sits: below, above or beside."""
     b = blk.bbox
-    if b[1] >= region[3] - 3 and x_overlap(region, b) >= 0.3 and b[1] - region[3] <= 90:
-        return b[1] - region[3], "below"
-    if b[3] <= region[1] + 3 and x_overlap(region, b) >= 0.3 and region[1] - b[3] <= 60:
-        return (region[1] - b[3]) * 1.5 + 6, "above"
+    # A found box may run a little into its caption's first line (a scan's figure box is never exact).
+    slack = max(3.0, 0.6 * (blk.lines[0].bbox[3] - blk.lines[0].bbox[1]))
+    if b[1] >= region[3] - slack and x_overlap(region, b) >= 0.3 and b[1] - region[3] <= 90:
+        return max(0.0, b[1] - region[3]), "below"
+    if b[3] <= region[1] + slack and x_overlap(region, b) >= 0.3 and region[1] - b[3] <= 60:
+        return max(0.0, region[1] - b[3]) * 1.5 + 6, "above"
     if y_overlap(region, b) >= 0.3 and gap(region, b) <= 40:
         return gap(region, b) * 2 + 20, "beside"
     return None
@@ -248,7 +266,7 @@ def _column_edges(
     """Whether a group opens its text column (no text or frame above it there) and ends it (nothing below it but
     labels): only such groups may carry a figure on from, or into, another column."""
     col = columns.of(hull)
-    others = [b.bbox for b in blocks if b.role in _HARD_TEXT]
+    others = [b.bbox for b in blocks if _hard(b)]
     others += [box for i, box in enumerate(boxes) if i not in members]
     mine = [o for o in others if columns.of(o) == col or x_overlap(o, hull) >= 0.5]
     opens = not any(o[3] <= hull[1] + 3 for o in mine)
@@ -274,8 +292,7 @@ def _starts_with_panel(text: str) -> bool:
 
 
 def _group(drafts: list[Draft]) -> list[Draft]:
-    """Per group: the panels of one figure, or, for a figure drawn from several pieces of one picture (embedded
-    pieces, no letters printed, none named), one draft over all of them."""
+    """Per group: the panels of one figure, or one draft over all of them when nothing names or letters panels."""
     groups: dict[int, list[Draft]] = {}
     for d in drafts:
         groups.setdefault(d.group, []).append(d)
@@ -291,8 +308,11 @@ def _group(drafts: list[Draft]) -> list[Draft]:
             d.split = len(named) >= 2 and d.panel is None and d.source != "detected"
             out.append(d)
             continue
-        drawn = all(d.source not in ("detected", "vlm") for d in group)
-        pieces = drawn and not named and not any(d.panel for d in group)
+        # Born-digital pieces of one picture, or frames of a scan under a caption that names no panels and with no
+        # letter printed: one figure. Frames with no caption of their own may be panels of a figure that began
+        # in the previous column, so they stay apart.
+        drawn = all(d.source in ("embedded", "vector") for d in group)
+        pieces = (drawn or group[0].figure_id is not None) and not named and not any(d.panel for d in group)
         if pieces:
             first = group[0]
             first.bbox = union([d.bbox for d in group])
@@ -301,4 +321,18 @@ def _group(drafts: list[Draft]) -> list[Draft]:
             out.append(first)
         else:
             out += group
-    return sorted(out, key=lambda d: (d.column, d.bbox[1], d.bbox[0]))
+    return _in_rows(out)
+
+
+def _in_rows(drafts: list[Draft]) -> list[Draft]:
+    """Column by column; in a column, row by row (frames that overlap vertically share a row), left to right."""
+    ordered: list[Draft] = []
+    for column in sorted({d.column for d in drafts}):
+        rows: list[list[Draft]] = []
+        for d in sorted((d for d in drafts if d.column == column), key=lambda d: d.bbox[1]):
+            if rows and y_overlap(rows[-1][0].bbox, d.bbox) >= 0.5:
+                rows[-1].append(d)
+            else:
+                rows.append([d])
+        ordered += [d for row in rows for d in sorted(row, key=lambda d: d.bbox[0])]
+    return ordered

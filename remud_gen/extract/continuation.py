@@ -32,6 +32,8 @@ def continue_figures(drafts: list[Draft]) -> None:
         named = caption_panels(caption)
         if len(run) >= 2 and (any(d.panel for d in run) or named):
             letters = reconcile([d.panel for d in run])
+            if not any(letters) and len(named) == len(run):
+                letters = list(named)  # no letter read, but the caption names as many panels as there are
             for d, letter in zip(run, letters, strict=True):
                 d.panel = letter
     for d in drafts:

@@ -111,8 +111,9 @@ def analyse(store: PageStore, settings: ExtractSettings) -> Analysis:
             )
             regions = [(r.bbox, "embedded" if r.rasters else "vector") for r in found]
         page_drafts = assign_page(blocks, regions, p.number, p.size[0])
-        # Vector clusters without a figure caption are tables, boxes and ornaments.
-        drafts += [d for d in page_drafts if d.source != "vector" or d.figure_id]
+        # Vector clusters and blocks the layout model took for tables are figures only under a figure caption;
+        # without one they are tables, boxes and ornaments.
+        drafts += [d for d in page_drafts if d.source not in ("vector", "layout-table") or d.figure_id]
         ordered = reading_order([b for b in blocks if b.role not in ("margin", "figure-text")], p.size[0])
         kept += [b.settled() for b in ordered if b.role in _TEXT_ROLES]
         sizes.update(font_sizes(blocks))

@@ -57,6 +57,14 @@ def limit_threads(threads: int) -> None:
     global _threads
     _threads = max(0, threads)
     engine.cache_clear()
+    from remud_gen.extract.layoutmodel import engine as layout_engine
+
+    layout_engine.cache_clear()
+
+
+def thread_limit() -> int:
+    """Threads per model set by `limit_threads` (0: onnxruntime's default), for every ONNX model of this process."""
+    return _threads
 
 
 @lru_cache(maxsize=1)

@@ -69,21 +69,24 @@ def read_page(page: pymupdf.Page, settings: ExtractSettings, warnings: list[str]
     scanned = settings.ocr == "on" or (cover >= 0.5 and (not text_ok or cover >= settings.background_fraction))
     if scanned:
         need_ocr = settings.ocr == "on" or (settings.ocr == "auto" and not text_ok)
-        result = _analyse(page, settings, need_ocr, warnings)
+        result = _analyse(page, settings, need_ocr, warnings, [] if need_ocr else lines)
         if result is not None:
-            ocr_lines, data.detected = result
+            ocr_lines, data.detected, data.detected_sources = result
             if need_ocr:
                 lines = ocr_lines
             data.scanned = True
-    data.blocks = group_lines(lines, data.number, data.detected if data.scanned else ())
+    data.blocks = (
+        group_lines(lines, data.number, data.detected, ocr=True) if data.scanned else group_lines(lines, data.number)
+    )
     if not data.scanned:
         data.vectors = page_vectors(page, data.blocks)
     return data
 
 
 def _analyse(
-    page: pymupdf.Page, settings: ExtractSettings, ocr: bool, warnings: list[str]
-) -> tuple[list[Line], list[BBox]] | None:
+    page: pymupdf.Page, settings: ExtractSettings, ocr: bool, warnings: list[str], known: list[Line]
+) -> tuple[list[Line], list[BBox], list[str]] | None:
+    """OCR (or take the `known` text-layer lines of) a scanned page and find its figures, all in points."""
     try:
         from remud_gen.extract.scanned import analyse_page
     except ImportError as exc:  # the scanned path is optional at import time; say so once per page
@@ -93,14 +96,20 @@ def _analyse(
     scale = pix.width / page.rect.width
     rgb = to_array(pix)
     del pix
+    from remud_gen.extract.ocr import OcrLine
+
+    text = [
+        OcrLine(ln.text, (ln.bbox[0] * scale, ln.bbox[1] * scale, ln.bbox[2] * scale, ln.bbox[3] * scale), 1.0)
+        for ln in known
+    ]
     try:
-        result: Any = analyse_page(rgb, ocr=ocr)
+        result: Any = analyse_page(rgb, ocr=ocr, text=text)
     except InputError as exc:  # OCR engine missing: still find the figures, say once why there is no text
         if not ocr:
             raise
         if not any("OCR unavailable" in w for w in warnings):
             warnings.append(f"OCR unavailable, scanned pages have no text ({exc})")
-        result = analyse_page(rgb, ocr=False)
+        result = analyse_page(rgb, ocr=False, text=text)
     del rgb
     lines = [
         Line(
@@ -112,7 +121,11 @@ def _analyse(
         if str(ln.text).strip()
     ]
     boxes = [_to_points(b, scale) for b in result.figures]
-    return lines, boxes
+    return lines, boxes, list(result.sources)
+
+
+def _to_pixels(box: BBox, scale: float) -> BBox:
+    return (box[0] * scale, box[1] * scale, box[2] * scale, box[3] * scale)
 
 
 def _to_points(box: Any, scale: float) -> BBox:

@@ -15,7 +15,10 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from remud_gen.extract.captions import is_legend, parse_atlas_heading, parse_caption
+from remud_gen.extract.layoutmodel import LayoutBlock
 from remud_gen.extract.linework import extend_over_lines, join_diagrams, line_drawings
+from remud_gen.extract.ocr import OcrLine
 from remud_gen.extract.solid import covered, dedupe, is_decoration, solid_regions
 
 Box = tuple[float, float, float, float]
@@ -23,6 +26,9 @@ IntBox = tuple[int, int, int, int]
 
 INK_DELTA = 40  # colour distance from the page background that counts as ink (above scan noise and JPEG ringing)
 FAINT_DELTA = 14  # distance that still counts as "not page": pale rims of frames
+FRAMED = 0.45  # frames found by image analysis whose hull covers this share of a layout block are its panels
+ALONE_SCORE = 0.7  # a layout block with no frame inside needs this confidence (lines of text can pass for less)
+_LAYOUT = {"figure": "layout", "table": "layout-table"}  # a layout block's kind -> its regions' source
 
 
 def find_figures(image: np.ndarray, text_boxes: Sequence[Box] = ()) -> list[IntBox]:
@@ -84,3 +90,95 @@ def _inline(box: IntBox, text_boxes: Sequence[Box]) -> bool:
         if overlap >= 0.5 * height and gap <= height and box[3] - box[1] <= 2 * height:
             return True
     return False
+
+
+def with_layout(
+    image: np.ndarray, regions: Sequence[IntBox], blocks: Sequence[LayoutBlock], lines: Sequence[OcrLine]
+) -> list[tuple[IntBox, str]]:
+    """Image-analysis regions reconciled with the layout model's figure and table blocks; each with its source.
+
+    A layout block, trimmed to its ink (the model's boxes are loose), is a whole figure (a chart, a diagram, frames
+    with their axes and labels) unless image analysis explains it better: when the frames found inside it span
+    most of it they are its panels and stay as they are, and a block holding a caption, an atlas title or a legend
+    has run several figures together (the model sees a column of stacked frames under their titles as one block)
+    and is not used. A block with no frame inside needs more confidence and must not be a banner or a text panel
+    (`remud_gen.extract.solid.is_decoration`). Otherwise the block replaces the regions inside it.
+
+    Returns:
+        Regions, top to bottom, with their source: "detected" (image analysis), "layout" or "layout-table" (the
+        model; a table block is kept only where a figure caption claims it, see `remud_gen.extract.document`).
+    """
+    titles = [line.box for line in lines if _titles(line.text)]
+    text = _text_mask(image.shape, [line.box for line in lines])
+    ink = _ink(image)
+    taken: set[int] = set()
+    panels: set[int] = set()
+    found: list[tuple[IntBox, str]] = []
+    for block in sorted(blocks, key=lambda b: -b.score):
+        box = _trimmed(ink, block.box)
+        if box is None or any(_centre_inside(t, block.box) for t in titles):
+            continue
+        if any(_overlap(box, kept) >= 0.5 for kept, _ in found):
+            continue
+        inner = [i for i, r in enumerate(regions) if _overlap(r, box) >= 0.5]
+        if inner and _area(_hull([regions[i] for i in inner])) >= FRAMED * _area(box):
+            panels.update(inner)
+            continue
+        if panels.intersection(inner):
+            continue  # frames a better block already showed to be panels
+        if any(_overlap(box, regions[i]) >= 0.8 for i in range(len(regions)) if i not in inner):
+            continue  # the block is a part of a frame image analysis found whole
+        if not inner and (block.score < ALONE_SCORE or is_decoration(image, text, box)):
+            continue
+        taken.update(inner)
+        x0, y0, x1, y1 = _hull([box, *(regions[i] for i in inner)])
+        found.append(((round(x0), round(y0), round(x1), round(y1)), _LAYOUT[block.kind]))
+    found += [(r, "detected") for i, r in enumerate(regions) if i not in taken]
+    return sorted(found, key=lambda t: (t[0][1], t[0][0]))
+
+
+def _ink(image: np.ndarray) -> np.ndarray:
+    """Pixels clearly off the page background (after a median filter against scan noise)."""
+    rgb = cv2.medianBlur(np.ascontiguousarray(image), 3)
+    return np.asarray(np.abs(rgb.astype(np.int16) - _background(rgb)).max(axis=2) > INK_DELTA)
+
+
+def _trimmed(ink: np.ndarray, box: Box) -> IntBox | None:
+    """`box` shrunk to the rows and columns that hold ink (two pixels or more); None when it holds none."""
+    height, width = ink.shape
+    x0, y0 = max(0, int(box[0])), max(0, int(box[1]))
+    x1, y1 = min(width, round(box[2])), min(height, round(box[3]))
+    sub = ink[y0:y1, x0:x1]
+    if sub.size == 0:
+        return None
+    rows = np.flatnonzero(np.count_nonzero(sub, axis=1) >= 2)
+    cols = np.flatnonzero(np.count_nonzero(sub, axis=0) >= 2)
+    if len(rows) < 2 or len(cols) < 2:
+        return None
+    return (x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1)
+
+
+def _hull(boxes: Sequence[Box]) -> Box:
+    x0s, y0s, x1s, y1s = zip(*boxes, strict=True)
+    return (min(x0s), min(y0s), max(x1s), max(y1s))
+
+
+def _titles(text: str) -> bool:
+    parsed = parse_caption(text)
+    return (parsed is not None and parsed.kind == "figure") or bool(parse_atlas_heading(text)) or is_legend(text)
+
+
+def _centre_inside(box: Box, outer: Box) -> bool:
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return outer[0] <= cx <= outer[2] and outer[1] <= cy <= outer[3]
+
+
+def _area(b: Box) -> float:
+    return max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1])
+
+
+def _overlap(inner: Box, outer: Box) -> float:
+    """Share of `inner`'s area that lies inside `outer`."""
+    ix = max(0.0, min(inner[2], outer[2]) - max(inner[0], outer[0]))
+    iy = max(0.0, min(inner[3], outer[3]) - max(inner[1], outer[1]))
+    return ix * iy / max(_area(inner), 1.0)

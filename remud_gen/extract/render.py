@@ -109,4 +109,4 @@ def _same_box(a: BBox, b: BBox) -> bool:
 
 
 def _source(s: str) -> FigureSource:
-    return "detected" if s == "detected" else "vlm" if s == "vlm" else "embedded"
+    return "vlm" if s == "vlm" else "detected" if s in ("detected", "layout", "layout-table") else "embedded"

@@ -10,7 +10,7 @@ otherwise clean gutter (a title spanning both columns) cut the block into bands 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from statistics import median
 
 import cv2
@@ -18,9 +18,10 @@ import numpy as np
 
 from remud_gen.errors import InputError
 from remud_gen.extract.deskew import skew_angle, straighten, tilt_box
+from remud_gen.extract.layoutmodel import layout_blocks
 from remud_gen.extract.letters import missing_letters, split_by_letters
 from remud_gen.extract.ocr import OCR_MAX_SIDE, OcrLine, join_row, recognise
-from remud_gen.extract.regions import find_figures
+from remud_gen.extract.regions import find_figures, with_layout
 
 __all__ = ["OcrLine", "ScannedPage", "analyse_page", "reading_order"]
 
@@ -37,10 +38,13 @@ class ScannedPage:
     Attributes:
         lines: OCR lines in reading order; lines printed inside a figure follow each other where the figure sits.
         figures: pixel boxes (x0, y0, x1, y1) of figure regions, top to bottom.
+        sources: what found each figure: image analysis ("detected") or the layout model ("layout", and
+            "layout-table" for a block it took for a table).
     """
 
     lines: list[OcrLine]
     figures: list[tuple[int, int, int, int]]
+    sources: list[str] = field(default_factory=list)  # per figure: "detected", "layout" or "layout-table"
 
 
 @dataclass(frozen=True)
@@ -52,12 +56,13 @@ class _Item:
     figure: bool = False
 
 
-def analyse_page(image: np.ndarray, *, ocr: bool = True) -> ScannedPage:
+def analyse_page(image: np.ndarray, *, ocr: bool = True, text: Sequence[OcrLine] = ()) -> ScannedPage:
     """OCR a page image and find its figure regions (on the page straightened when it was scanned crooked).
 
     Args:
         image: (H, W, 3) uint8 RGB render of the whole page (grey (H, W) and RGBA are accepted too).
-        ocr: run OCR; without it `lines` is empty and figures are found from the pixels alone.
+        ocr: run OCR; without it `lines` holds only `text` and figures are found from the pixels and `text`.
+        text: lines already known (a scanned page's text layer), in `image`'s pixels, used when `ocr` is off.
 
     Returns:
         The page's lines in reading order and its figure boxes, both in `image`'s pixel coordinates.
@@ -72,22 +77,25 @@ def analyse_page(image: np.ndarray, *, ocr: bool = True) -> ScannedPage:
         size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
         work = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     # A crooked scan is straightened first: gutters are clean rows again, text lines level for OCR.
-    angle = skew_angle(cv2.cvtColor(work, cv2.COLOR_RGB2GRAY))
+    # Known text lines sit on the page as it is, so a page that has them is not turned.
+    angle = 0.0 if text else skew_angle(cv2.cvtColor(work, cv2.COLOR_RGB2GRAY))
     if angle:
         work = straighten(work, angle)
-    fragments = recognise(work) if ocr else []
+    fragments = recognise(work) if ocr else [_scaled(line, scale) for line in text]
     figures = find_figures(work, [f.box for f in fragments])
     if ocr:
         # Page detection drops some lone panel letters; a crop under each frame reads them, and letters set
         # evenly under one region say where abutting frames meet.
         fragments += missing_letters(work, figures, fragments)
         figures = split_by_letters(figures, fragments)
-    lines = reading_order(fragments, figures)
+    regions = with_layout(work, figures, layout_blocks(work), fragments)
+    lines = reading_order(fragments, [box for box, _ in regions])
     height, width = rgb.shape[:2]
     size = (work.shape[1], work.shape[0])
     return ScannedPage(
         lines=[_rescale(line, scale, angle, size) for line in lines],
-        figures=[_rescale_box(tilt_box(box, angle, size), scale, width, height) for box in figures],
+        figures=[_rescale_box(tilt_box(box, angle, size), scale, width, height) for box, _ in regions],
+        sources=[source for _, source in regions],
     )
 
 
@@ -106,6 +114,12 @@ def _as_rgb(image: np.ndarray) -> np.ndarray:
             f"(sides of at least {MIN_SIDE} px and at most {MAX_ASPECT}:1 needed)"
         )
     return np.ascontiguousarray(image[:, :, :3])
+
+
+def _scaled(line: OcrLine, scale: float) -> OcrLine:
+    """A line of the caller's image on the analysed copy."""
+    x0, y0, x1, y1 = line.box
+    return OcrLine(text=line.text, box=(x0 * scale, y0 * scale, x1 * scale, y1 * scale), score=line.score)
 
 
 def _rescale(line: OcrLine, scale: float, angle: float, size: tuple[int, int]) -> OcrLine:

@@ -68,20 +68,21 @@ def _same_row(prev: Line, cur: Line) -> bool:
     )
 
 
-def group_lines(lines: list[Line], page: int, regions: Sequence[BBox] = ()) -> list[Block]:
+def group_lines(lines: list[Line], page: int, regions: Sequence[BBox] = (), ocr: bool = False) -> list[Block]:
     """Group consecutive lines into paragraph blocks (used for text-layer and OCR lines alike).
 
     A line joins the current block when it sits just below the previous line, overlaps it horizontally and has
     the same size; a line that looks like a caption start ("Figure 2.", "图3-2") always opens a new block. With
     `regions` (figures found on a scanned page), a line printed inside a figure never joins one outside it: the
-    overlay text at the top of a frame is not the last line of the title above the frame.
+    overlay text at the top of a frame is not the last line of the title above the frame. OCR'd lines (`ocr`) have
+    sizes measured from their boxes, which parentheses and descenders stretch: a wider size difference is allowed.
     """
     blocks: list[Block] = []
     cur: list[Line] = []
     owner = -1
     for ln in lines:
         here = _owner(ln.bbox, regions)
-        if cur and here == owner and _continues(cur, ln):
+        if cur and here == owner and _continues(cur, ln, 0.35 if ocr else 0.12):
             cur.append(ln)
             continue
         owner = here
@@ -99,7 +100,7 @@ def _owner(box: BBox, regions: Sequence[BBox]) -> int:
     return next((i for i, r in enumerate(regions) if r[0] <= cx <= r[2] and r[1] <= cy <= r[3]), -1)
 
 
-def _continues(cur: list[Line], ln: Line) -> bool:
+def _continues(cur: list[Line], ln: Line, size_tolerance: float) -> bool:
     prev = cur[-1]
     h = max(prev.size, ln.size, 1.0)
     vgap = ln.bbox[1] - prev.bbox[3]
@@ -109,7 +110,7 @@ def _continues(cur: list[Line], ln: Line) -> bool:
     right = max(x.bbox[2] for x in cur)
     if ln.bbox[2] < left or ln.bbox[0] > right:
         return False
-    if abs(prev.size - ln.size) > max(1.0, 0.12 * h):
+    if abs(prev.size - ln.size) > max(1.0, size_tolerance * h):
         return False
     if ln.bbox[0] - prev.bbox[0] >= 1.2 * h and len(cur) >= 1 and prev.bbox[2] >= right - 2 * h:
         return False  # a first-line indent under a full line: a new paragraph
