@@ -19,6 +19,9 @@ from common import CORPUS, REMUD, Proc, Result, Section, near, run, twice_if
 
 from remud_gen.sample import rasterize_pdf, write_sample
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from atlas_scans import FORMS, build_book, master_pages, write_form
+
 BARE = str(Path(__file__).with_name("bare.py"))
 
 
@@ -123,34 +126,36 @@ def _born_digital(sec: Section, root: Path, label: str, inputs: list[Path]) -> d
     return {"runs": runs, "multi": multi}
 
 
-def _scanned(sec: Section, root: Path, inputs: list[Path], *, multi_process: bool) -> dict[str, Any]:
+def _scanned(
+    sec: Section, root: Path, inputs: list[Path], *, multi_process: bool, label: str = "scanned", target: float = 1.5
+) -> dict[str, Any]:
     def measure() -> dict[str, Any]:
-        one = extract(inputs, root / "scan-w1", workers=1)
+        one = extract(inputs, root / f"{label}-w1", workers=1)
         ocr = bare("ocr", inputs)
         return {"w1": one, "bare": ocr, "ratio": round(one["seconds"] / ocr["seconds"], 2)}
 
-    runs = twice_if(measure, lambda m: near(m["ratio"], 1.5) or m["ratio"] > 1.5)
+    runs = twice_if(measure, lambda m: near(m["ratio"], target) or m["ratio"] > target)
     best = min(runs, key=lambda m: m["ratio"])
     one, ocr = best["w1"], best["bare"]
     sec.add(
         Result(
             sec.name,
-            "scanned: extract time / RapidOCR alone",
+            f"{label}: extract time / RapidOCR alone",
             best["ratio"],
             "x",
-            "<= 1.5x",
-            best["ratio"] <= 1.5,
+            f"<= {target}x",
+            best["ratio"] <= target,
             f"{one['pages']} pages: {one['seconds']:.1f} s (--workers 1, "
             f"{one['pages_per_s']} pages/s) vs {ocr['seconds']:.1f} s OCR alone; {len(runs)} run(s), best shown",
         )
     )
     if not multi_process:
         return {"runs": runs}
-    multi = extract(inputs, root / "scan-w0", workers=0)
+    multi = extract(inputs, root / f"{label}-w0", workers=0)
     sec.add(
         Result(
             sec.name,
-            "scanned: default multi-process",
+            f"{label}: default multi-process",
             multi["pages_per_s"],
             "pages/s",
             "",
@@ -209,6 +214,11 @@ def extract_bench(root: Path, scale: float) -> Section:
     if strips.exists():
         scanned.append(subset(strips, root / "zh_ccitt_strips.pdf", 1))
     raw["scanned"] = _scanned(sec, root, scanned, multi_process=not quick)
+    # issue 13: figure-dense atlas pages (real frames, tests/atlas_scans.py) as an image-only PDF at ~100 dpi
+    book = build_book(CORPUS, seed=0)
+    pages = write_form(book, master_pages(book), FORMS["pdf100"], root / "atlas-scans")
+    atlas_scan = subset(pages[0], root / "atlas_scans.pdf", 2 if quick else 4)
+    raw["scanned_atlas"] = _scanned(sec, root, [atlas_scan], multi_process=False, label="atlas scans", target=2.0)
     # issue 3: memory stays flat on a 1,000-page book
     raw["memory"] = _memory(sec, root, atlas[:2], (25, 100) if quick else (50, 1000))
     sec.raw = raw

@@ -35,6 +35,7 @@ from remud_gen.extract.captions import (
         ("图 3-2 肝脏声像图", ("figure", "3-2", None)),
         ("图3－2A 肾囊肿", ("figure", "3-2", "A")),
         ("图16-2-1", ("figure", "16-2-1", None)),
+        ("图5一12 肾动脉狭窄", ("figure", "5-12", None)),  # OCR reads the dash as 一
         ("图 5.1：胆囊结石", ("figure", "5.1", None)),
         ("表 3-1 超声分级", ("table", "3-1", None)),
         ("图16-2-4肾脏解剖示意图 1.肾皮质；2.肾锥体", ("figure", "16-2-4", None)),  # OCR: no space, legend joined
@@ -61,6 +62,7 @@ def test_parse_caption(text: str, expected: tuple[str, str, str | None] | None) 
     ("text", "expected"),
     [
         ("16-2-1 肾脏增大", ("16-2-1", "肾脏增大")),
+        ("16一2一1 肾脏增大", ("16-2-1", "肾脏增大")),
         ("3-2 Renal cyst", ("3-2", "Renal cyst")),
         ("2020-2021 were the years", None),
         ("16-2-1", None),

@@ -16,13 +16,14 @@ _EN_WORD = r"(?:fig(?:ure)?s?\.?|f\s?i\s?g\s?u\s?r\s?e\s?s?|table|t\s?a\s?b\s?l\
 _EN = re.compile(
     rf"^{_SP}(?P<word>{_EN_WORD}){_SP}(?P<id>S?\d+(?:[.\-–]\d+)*)(?P<sub>[a-z])?(?P<rest>.*)$", re.I | re.S
 )
+# OCR reads the dash of "5-12" as the ideograph 一 ("one") as often as not; between digits it is the dash.
 _ZH = re.compile(
-    rf"^{_SP}(?P<word>[图圖表])\s*(?P<id>[0-9０-９]+(?:\s*[\-－–—.．·]\s*[0-9０-９]+)*)(?P<sub>[A-Za-z])?(?P<rest>.*)$",
+    rf"^{_SP}(?P<word>[图圖表])\s*(?P<id>[0-9０-９]+(?:\s*[\-－–—一.．·]\s*[0-9０-９]+)*)(?P<sub>[A-Za-z])?(?P<rest>.*)$",
     re.S,
 )
 # Atlas books title a figure by its section number in a heading bar: "16-2-1 肾脏增大".
 _ATLAS = re.compile(
-    r"^\s*(?P<id>\d{1,3}(?:\s*[\-－]\s*\d{1,3}){1,3})(?:\s+|(?=[\u4e00-\u9fff]))(?P<title>\S.{0,80})$", re.S
+    r"^\s*(?P<id>\d{1,3}(?:\s*[\-－一]\s*\d{1,3}){1,3})(?:\s+|(?=[\u4e00-\u9fff]))(?P<title>\S.{0,80})$", re.S
 )
 _ZH_SENTENCE_WORDS = ("所示", "显示", "示", "中", "为", "是", "可见", "的", "和", "与", "及")
 _LEGEND = re.compile(r"^\s*(?:图解要点|图注|图例|注)\s*[:：]")
@@ -42,7 +43,7 @@ class Caption:
 def normalise_id(raw: str) -> str:
     """Full-width digits and dashes to ASCII, spaces removed: "3－2" -> "3-2"."""
     s = unicodedata.normalize("NFKC", raw)
-    s = re.sub(r"[‐‑‒–—―－]", "-", s).replace("·", ".")
+    s = re.sub(r"[‐‑‒–—―－]|(?<=\d)\s*一\s*(?=\d)", "-", s).replace("·", ".")
     return re.sub(r"\s+", "", s).strip(".-")
 
 
