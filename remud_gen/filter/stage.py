@@ -101,7 +101,8 @@ def run(
     stats_record = build_stats(verdicts, shards, name=settings.output.name, judge_usage=stats.usage, config=config)
     write_card(work.root, stats_record)
     write_report(verdicts, work.root, figures=figures, images=shards.images, max_items=settings.output.report_max_items)
-    report.items_out, report.failures = shards.records, len(failures)
+    report.items_out = shards.records
+    report.count_failures(f.error for f in failures)
     report.seconds, report.usage, report.stopped = stats.elapsed, stats.usage, stats.stopped
     report.stop_reason = stats.stop_reason
     report.extra = {"shards": [str(p) for p in shards.shards], "dataset": str(work.root / "dataset")}

@@ -102,7 +102,8 @@ def run(
             failures = sorted(collected.failures, key=lambda f: f.item)
             made = sink.write_sorted(samples_path)
     write_records(failures_path, failures)
-    report.items_out, report.failures = made, len(failures)
+    report.items_out = made
+    report.count_failures(f.error for f in failures)
     report.seconds, report.usage, report.stopped = stats.elapsed, stats.usage, stats.stopped
     report.stop_reason = stats.stop_reason
     if bad.bad_lines:
