@@ -58,7 +58,12 @@ def resolve_all(
         finally:
             await client.aclose()
 
-    return asyncio.run(go())
+    stats = asyncio.run(go())
+    if stats.refused and client.probed_in is not None:
+        from remud_gen.llm.probe import forget
+
+        forget(client, client.probed_in)  # what the probe found did not hold: the next run probes again
+    return stats
 
 
 def price_without_sending(client: Client, requests: Iterable[ChatRequest], report: StageReport) -> StageReport:

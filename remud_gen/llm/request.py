@@ -55,13 +55,16 @@ class ChatRequest:
     # was a fifth of the client's CPU per request; a request is never changed after it is built.
     _keys: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    def key(self, model: str) -> str:
-        """The journal key: a hash of everything that determines the answer."""
-        known = self._keys.get(model)
+    def key(self, shape: str) -> str:
+        """The journal key: a hash of the request and of ``shape``, the rest of what determines the answer.
+
+        ``shape`` is what the client adds (model, sampling, structured-output mode: `BodyWriter.shape`).
+        """
+        known = self._keys.get(shape)
         if known is not None:
             return known
         canon = {
-            "model": model,
+            "endpoint": shape,
             "messages": [
                 {"role": m.role, "text": m.text, "images": [file_sha256(str(p)) for p in m.images]}
                 for m in self.messages
@@ -70,10 +73,10 @@ class ChatRequest:
             "prompt_version": self.prompt_version,
         }
         # The canonical JSON of everything with "schema" included; that key sorts last, so its text (kept per schema
-        # object, `_schema_json`) closes the object as one sorted dump of the whole would. Keys must never change:
-        # a journal written by an earlier version is still read (tests/test_llm_request.py).
+        # object, `_schema_json`) closes the object as one sorted dump of the whole would. Keys must not change
+        # from one version to the next: a journal is read again by later runs (tests/test_llm_request.py).
         blob = _canonical(canon)[:-1] + ',"schema":' + _schema_json(self.schema) + "}"
-        key = self._keys[model] = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+        key = self._keys[shape] = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
         return key
 
     def image_count(self) -> int:
