@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ from remud_gen.llm.body import BodyWriter
 from remud_gen.llm.errors import (
     APIError,
     APIStatusError,
+    APITimeoutError,
     BadResponse,
     RequestFailed,
     backoff,
@@ -123,6 +125,7 @@ class Client:
         self.limiter = RateLimiter(settings.requests_per_minute, settings.tokens_per_minute)
         self.sent = 0
         self.retries = 0
+        self.on_timeout: Callable[[], None] | None = None  # the runner's, told before a timed-out request waits
 
     async def aclose(self) -> None:
         for server in self.servers:
@@ -274,6 +277,8 @@ class Client:
 
     def _delay(self, exc: BaseException | None, attempt: int) -> float:
         """How long to wait after failed attempt number ``attempt``: the server's Retry-After, else a backoff."""
+        if isinstance(exc, APITimeoutError) and self.on_timeout is not None:
+            self.on_timeout()  # before the retry is queued: the runner may want fewer requests in flight
         asked = retry_after(exc) if exc else None
         if asked is not None:
             return min(asked, self.settings.backoff_max_s * 5)
