@@ -8,12 +8,22 @@ from typing import Any
 from aiohttp import web
 from local_app import serve
 
-from remud_gen.filter.judge import parse_scores
+from remud_gen.filter.judge import Source, judge_requests, load_prompts
+from remud_gen.filter.judge_settings import JudgeSettings
 from remud_gen.llm.client import Client, Result
-from remud_gen.llm.request import ChatRequest, Message
 from remud_gen.llm.settings import EndpointSettings
+from remud_gen.prompts import PACKAGE_PROMPTS
+from remud_gen.records import Generator, Sample, SourceRef, Turn
 
-JUDGE_SCHEMA = {"type": "object", "properties": {"faithfulness": {"type": "integer"}}}
+SOURCE = Source(text="The gallbladder wall is under 3 mm thick in a fasting adult.", image=None)
+SAMPLE = Sample(
+    sample_id="s1",
+    kind="qa",
+    language="en",
+    turns=[Turn(role="user", text="How thick is the gallbladder wall?"), Turn(role="assistant", text="Under 3 mm.")],
+    source=SourceRef(doc="book.pdf", page=1, chunk_id="c1"),
+    generator=Generator(model="m", prompt_file="qa.en.md", prompt_sha256="0" * 64),
+)
 WHOLE = (
     '{"faithfulness": 5, "image_text_consistency": 4, "medical_correctness": 5, "reasoning_validity": 4, '
     '"clarity": 5, "rationale": "Every statement is in the source."}'
@@ -31,19 +41,14 @@ def judge(answers: list[tuple[str, str]], **settings: Any) -> tuple[Result, list
         choice = {"message": {"role": "assistant", "content": content}, "finish_reason": finish}
         return web.json_response({"choices": [choice], "usage": usage})
 
+    req = next(judge_requests([SAMPLE], {"s1": SOURCE}, load_prompts(PACKAGE_PROMPTS), JudgeSettings()))
+
     async def go() -> Result:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", chat)
         async with serve(app) as url:
             cfg = EndpointSettings.model_validate({"base_url": url, "model": "judge", **settings})
             client = Client(cfg, None, "k")
-            req = ChatRequest(
-                item="judge:x",
-                messages=[Message("user", "Score this item.")],
-                schema=JUDGE_SCHEMA,
-                params={"temperature": 0.0, "max_tokens": 512},  # the judge's own settings
-                parse=parse_scores,
-            )
             try:
                 return await client.complete(req)
             finally:
@@ -55,7 +60,7 @@ def judge(answers: list[tuple[str, str]], **settings: Any) -> tuple[Result, list
 def test_a_judge_reask_is_not_the_same_question_at_temperature_0() -> None:
     result, bodies = judge([("I would rate it highly.", "stop"), (WHOLE, "stop")], max_reasks=1)
     assert result.ok and len(bodies) == 2
-    assert bodies[0]["temperature"] == 0.0
+    assert bodies[0]["temperature"] == 0.0  # the judge's own setting
     assert bodies[1]["temperature"] > 0, "a deterministic server gives the same answer to the same question"
     assert bodies[1]["seed"] != bodies[0]["seed"]
 

@@ -220,9 +220,7 @@ class Client:
             )
         if req.parse is None:
             return Result(req, key, value=answer.content, answer=answer, attempts=attempts)
-        if req.schema is not None and answer.finish_reason == "length":
-            # A JSON answer cut off at max_tokens may still repair into an object, minus what it never wrote (a
-            # judge's rationale, the last turn): a failure, re-asked with more room, never a value.
+        if req.cut_is_failure and answer.finish_reason == "length":
             message = f"the answer was cut off at max_tokens after {answer.completion_tokens} tokens"
             return Result(req, key, answer=answer, error="truncated", message=message, attempts=attempts)
         try:
@@ -372,6 +370,7 @@ def _reask_variant(req: ChatRequest, level: int, last: Result | None, settings: 
         params=params,
         parse=req.parse,
         meta=req.meta,
+        cut_is_failure=req.cut_is_failure,
     )
 
 

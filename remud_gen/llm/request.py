@@ -41,6 +41,9 @@ class ChatRequest:
         parse: turns the answer text into a value, raising ``ValueError`` when it cannot; the client repairs, re-asks,
             then records a failure. None accepts any non-empty text.
         meta: anything the caller wants back with the result (not hashed, not sent).
+        cut_is_failure: an answer cut off at max_tokens is a failure (re-asked with more room), even when it repairs
+            into a value: a judge's scores without the rationale they rest on are no verdict. Otherwise a cut
+            answer is repaired where ``parse`` accepts it (synthesize keeps the whole items of a cut list).
     """
 
     item: str
@@ -51,6 +54,7 @@ class ChatRequest:
     params: dict[str, Any] = field(default_factory=dict)
     parse: Callable[[str], Any] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    cut_is_failure: bool = False
     # The key is asked for twice per request (journal look-up, then send) and hashing a schema-sized canonical JSON
     # was a fifth of the client's CPU per request; a request is never changed after it is built.
     _keys: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
