@@ -60,4 +60,6 @@ def test_timeouts_narrow_what_is_in_flight_to_what_the_server_answers() -> None:
     results, stats, worked = run_against_a_serial_server(24, **settings)
     assert all(r.ok for r in results) and len(results) == 24
     assert stats.retries > 0, "the first wave did time out"
-    assert worked <= 24 + 24, "each request worked on at most twice (its first, abandoned, copy and the answer)"
+    # narrowed at once, a request is worked on about twice (its abandoned first copy, then its answer); the wide
+    # retry waves of before worked on each up to seven times, and still ran out of retries
+    assert worked <= 3 * 24

@@ -23,10 +23,11 @@ from remud_gen.eval.prompting import load_prompts, sample_request, system_text
 from remud_gen.eval.settings import EvalSettings
 from remud_gen.eval.summary import build_report, first_problem, stage_report
 from remud_gen.io import atomic_open, dumps, write_json
+from remud_gen.llm.capabilities import ENDPOINTS_FILE
 from remud_gen.llm.client import Client, Result
 from remud_gen.llm.dispatch import resolve_all
 from remud_gen.llm.journal import Journal
-from remud_gen.llm.probe import ENDPOINTS_FILE, ensure_now
+from remud_gen.llm.probe import ensure_now
 from remud_gen.llm.request import ChatRequest
 from remud_gen.llm.runner import Budget
 from remud_gen.llm.settings import EndpointSettings

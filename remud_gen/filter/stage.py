@@ -15,10 +15,11 @@ from remud_gen.filter.rules import RuleContext, default_rules, run_rules
 from remud_gen.filter.settings import FilterSettings
 from remud_gen.filter.shards import read_system_prompts, write_shards
 from remud_gen.io import ReadReport, read_json, read_records, write_json, write_records
+from remud_gen.llm.capabilities import ENDPOINTS_FILE
 from remud_gen.llm.client import Client, Result
 from remud_gen.llm.dispatch import price_without_sending, resolve_all
 from remud_gen.llm.journal import Journal
-from remud_gen.llm.probe import ENDPOINTS_FILE, ensure_now, use_cached
+from remud_gen.llm.probe import ensure_now, use_cached
 from remud_gen.llm.runner import Budget, RunStats
 from remud_gen.llm.settings import EndpointSettings
 from remud_gen.prompts import prompts_dir, read_text, read_yaml

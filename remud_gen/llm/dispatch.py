@@ -60,9 +60,9 @@ def resolve_all(
 
     stats = asyncio.run(go())
     if stats.refused and client.probed_in is not None:
-        from remud_gen.llm.probe import forget
+        from remud_gen.llm.capabilities import forget
 
-        forget(client, client.probed_in)  # what the probe found did not hold: the next run probes again
+        forget(client.probed_in, client.settings)  # what the probe found did not hold: the next run probes again
     return stats
 
 

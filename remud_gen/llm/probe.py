@@ -7,7 +7,7 @@
                        with a small image: the prompt tokens the server reports tell whether the parts reached the
                        model (llama-cpp-python's chatml template drops them without a word) and the image with them
 
-What was found is cached per endpoint (its base URLs) and model in the work directory (`ENDPOINTS_FILE`), so later
+What was found is cached per endpoint (its base URLs) and model in the work directory (`capabilities.py`), so later
 stages and re-runs send no probe; the probe's answers are journaled like any request. With an explicit
 ``endpoint.structured_output`` only the images are probed, and only for stages that send them.
 """
@@ -15,20 +15,17 @@ stages and re-runs send no probe; the probe's answers are journaled like any req
 from __future__ import annotations
 
 import asyncio
-import json
 import tempfile
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from remud_gen.errors import ConfigError, EndpointError
-from remud_gen.io import read_json, write_json
 from remud_gen.llm.body import Mode
+from remud_gen.llm.capabilities import MODES, Capabilities, explicit, read, write
 from remud_gen.llm.client import Client, Result
 from remud_gen.llm.parse import ParseError, parse_json_object
 from remud_gen.llm.request import ChatRequest, Message
 
-ENDPOINTS_FILE = "endpoints.json"
 _COLOURS = ["red", "green", "blue"]
 _SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -40,32 +37,6 @@ _TEXT = (
     "An ultrasound probe sends sound into the body and listens for its echoes. Fluid sends back no echo and looks "
     "black; bone sends back nearly all of it and looks white, with a shadow behind it. Say which looks black."
 )
-_MODES: tuple[Mode, ...] = ("json_schema", "json_object")
-
-
-@dataclass
-class Capabilities:
-    """What an endpoint understands, and in words what the probe saw (for the one-line report and the manifest)."""
-
-    mode: Mode = "json_schema"
-    probed_mode: bool = False  # False: ``mode`` is the setting's (or the default), not a finding
-    images: bool | None = None  # None: not probed (the stage sends none)
-    found: dict[str, str] = field(default_factory=dict)
-    cached: bool = False
-
-    def line(self, setting: str, schemas: bool = True) -> str:
-        """One line: how schemas are sent and why, and whether images are."""
-        how = {"json_schema": "response_format json_schema", "json_object": "response_format json_object + schema"}
-        chosen = how.get(self.mode, "the schema written into the prompt")
-        why = "set by endpoint.structured_output" if setting != "auto" else _why(self.found, self.mode)
-        parts = [f"structured output: {chosen} ({why})"] if schemas else []
-        parts.append("text as strings")
-        if self.images is not None:
-            parts.append("images " + ("as content parts" if self.images else f"not taken ({self.found['images']})"))
-        return "; ".join(parts) + (" (probed earlier)" if self.cached else "")
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if k != "cached"}
 
 
 async def ensure(client: Client, cache: Path | None, images: str = "", schemas: bool = True) -> Capabilities:
@@ -83,9 +54,9 @@ async def ensure(client: Client, cache: Path | None, images: str = "", schemas: 
         ConfigError: the base URL serves no OpenAI API (most often: it lacks /v1).
     """
     settings = client.settings
-    caps = _read(cache, _cache_key(client)) or Capabilities()
-    explicit = _explicit(settings.structured_output)
-    probe_mode = explicit is None and schemas and not caps.probed_mode
+    caps = read(cache, client.settings) or Capabilities()
+    chosen = explicit(settings.structured_output)
+    probe_mode = chosen is None and schemas and not caps.probed_mode
     probe_images = bool(images) and caps.images is None
     if probe_mode or probe_images:
         async with _Prober(client) as prober:
@@ -94,8 +65,8 @@ async def ensure(client: Client, cache: Path | None, images: str = "", schemas: 
             if probe_images:
                 caps.images = await prober.images(caps.found)
         caps.cached = False
-        _write(cache, _cache_key(client), caps)
-    caps.mode = explicit or caps.mode
+        write(cache, client.settings, caps)
+    caps.mode = chosen or caps.mode
     client.use(caps, cache)
     if images and caps.images is False:
         raise EndpointError(
@@ -119,19 +90,11 @@ def ensure_now(client: Client, cache: Path | None, images: str = "", schemas: bo
 
 def use_cached(client: Client, cache: Path | None) -> Capabilities | None:
     """For --dry-run: what an earlier probe found, put to use; None (and nothing sent) when there was none."""
-    caps = _read(cache, _cache_key(client))
+    caps = read(cache, client.settings)
     if caps is not None:
-        caps.mode = _explicit(client.settings.structured_output) or caps.mode
+        caps.mode = explicit(client.settings.structured_output) or caps.mode
         client.use(caps, cache)
     return caps
-
-
-def forget(client: Client, cache: Path | None) -> None:
-    """Drop what was found about this endpoint (it refused a request: the next run probes again)."""
-    if cache is not None and cache.exists():
-        entries = _entries(cache)
-        if entries.pop(_cache_key(client), None) is not None:
-            write_json(cache, entries)
 
 
 class _Prober:
@@ -156,7 +119,7 @@ class _Prober:
 
     async def structured(self, found: dict[str, str]) -> Mode:
         """The first structured-output mode whose answer follows the schema, else prompt."""
-        for mode in _MODES:
+        for mode in MODES:
             self.client.writer.use(mode)
             result = await self._ask(_colour_request(), mode)
             if result.answer is None and result.fix is None and _transient(result):
@@ -276,29 +239,6 @@ def _verdict(result: Result) -> str:
     return f"ignored: the answer did not follow the schema ({answer.content[:80]!r})"
 
 
-def _why(found: dict[str, str], mode: Mode) -> str:
-    tried = [f"{m}: {_short(found[m])}" for m in (*_MODES, "prompt") if m in found and m != mode]
-    picked = f"probed: {found.get(mode, 'works')}" if mode != "prompt" else "probed"
-    text = "; ".join([picked, *tried])
-    if mode == "prompt" and found.get("prompt") != "works":
-        text += "; the model did not follow the schema in the prompt either: expect unparseable answers"
-    return text
-
-
-def _explicit(setting: str) -> Mode | None:
-    """The mode ``endpoint.structured_output`` names, or None for auto."""
-    for mode in (*_MODES, "prompt"):
-        if setting == mode:
-            return mode
-    return None
-
-
-def _short(finding: str) -> str:
-    """ "refused: http_500: 1 validation error..." -> "refused (http_500)"."""
-    verdict, _, rest = finding.partition(": ")
-    return f"{verdict} ({rest.split(':')[0]})" if verdict == "refused" and rest else verdict
-
-
 def _prompt_tokens(result: Result) -> int:
     return result.answer.prompt_tokens if result.answer is not None else 0
 
@@ -307,41 +247,3 @@ def _write_image(path: Path) -> None:
     from PIL import Image
 
     Image.linear_gradient("L").resize((64, 64)).convert("RGB").save(path)
-
-
-def _cache_key(client: Client) -> str:
-    return json.dumps([sorted(client.settings.base_url), client.settings.model], ensure_ascii=False)
-
-
-def _entries(cache: Path) -> dict[str, Any]:
-    try:
-        entries = read_json(cache)
-    except (OSError, ValueError):
-        return {}
-    return entries if isinstance(entries, dict) else {}
-
-
-def _read(cache: Path | None, key: str) -> Capabilities | None:
-    if cache is None or not cache.exists():
-        return None
-    entry = _entries(cache).get(key)
-    if not isinstance(entry, dict) or entry.get("mode") not in (*_MODES, "prompt"):
-        return None
-    images = entry.get("images")
-    found = entry.get("found")
-    return Capabilities(
-        mode=entry["mode"],
-        probed_mode=entry.get("probed_mode") is True,
-        images=images if isinstance(images, bool) else None,
-        found={str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {},
-        cached=True,
-    )
-
-
-def _write(cache: Path | None, key: str, caps: Capabilities) -> None:
-    if cache is None:
-        return
-    entries = _entries(cache) if cache.exists() else {}
-    entries[key] = caps.as_dict()
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    write_json(cache, entries)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from remud_gen.llm.client import Client, Result, Slot
+from remud_gen.llm.narrowing import Narrowing
 from remud_gen.llm.request import ChatRequest, estimate_tokens
 from remud_gen.llm.settings import EndpointSettings, Price
 from remud_gen.records import Usage
@@ -139,7 +140,7 @@ async def run_requests(
     inflight: set[asyncio.Task[None]] = set()
 
     streak = _Streak()
-    narrowing = _Narrowing(client, slots, settings.timeout_s, stats)
+    narrowing = Narrowing(client, slots, stats)
 
     def finish(result: Result) -> None:
         used = usage_of(result, price)
@@ -246,42 +247,6 @@ def _hint(result: Result) -> str:
     if result.error in ("http_401", "http_403"):
         return " (check the API key in the variable named by endpoint.api_key_env)"
     return ""
-
-
-class _Narrowing:
-    """Fewer requests in flight once one times out: the server is queueing them, not answering them side by side.
-
-    llama-cpp-python's server answers one request at a time: 26 requests sent at once (concurrency 64) waited up to
-    26 answers long, those past timeout_s were abandoned and sent again, and the server worked through the abandoned
-    copies too. After a timeout the bound drops to half of what the server answered per timeout_s so far (at least
-    one): each request then waits for about its own answer. Slots are taken away by holding them, so requests that
-    never time out pay nothing for this.
-    """
-
-    def __init__(self, client: Client, slots: asyncio.Semaphore, timeout_s: float, stats: RunStats) -> None:
-        self.client = client
-        self.slots = slots
-        self.capacity = client.settings.concurrency
-        self.timeout_s = timeout_s
-        self.stats = stats
-        self.held: list[asyncio.Future[bool]] = []
-
-    def __enter__(self) -> _Narrowing:
-        self.client.on_timeout = self.see_timeout
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.client.on_timeout = None
-        for held in self.held:
-            held.cancel()
-
-    def see_timeout(self) -> None:
-        elapsed = max(time.monotonic() - self.stats.started, 1e-6)
-        answered = self.stats.done - self.stats.cached
-        target = max(1, int(answered / elapsed * self.timeout_s / 2))
-        while self.capacity > target:
-            self.capacity -= 1
-            self.held.append(asyncio.ensure_future(self.slots.acquire()))
 
 
 class _Streak:

@@ -9,10 +9,11 @@ from typing import Any
 
 from remud_gen.errors import ConfigError
 from remud_gen.io import ReadReport, write_records
+from remud_gen.llm.capabilities import ENDPOINTS_FILE
 from remud_gen.llm.client import Client, Result
 from remud_gen.llm.dispatch import price_without_sending, resolve_all
 from remud_gen.llm.journal import Journal
-from remud_gen.llm.probe import ENDPOINTS_FILE, ensure_now, use_cached
+from remud_gen.llm.probe import ensure_now, use_cached
 from remud_gen.llm.request import ChatRequest, Message
 from remud_gen.llm.runner import Budget, RunStats
 from remud_gen.llm.settings import EndpointSettings
