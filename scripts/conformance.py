@@ -6,11 +6,15 @@ synthesize (every text kind) -> filter -> split -> eval against it, with only --
 recording proxy sits between the two, so the checks read what went over the wire, not what remud-gen says:
 
     probe      the structured-output mode the probe picked is one this server applies (its answer followed the schema)
-    parsed     >= 90% of the answers to text-kind synthesize requests parse (re-asks counted as answers)
+    parsed     >= 90% of the text-kind synthesize requests come back parsed (re-asks included; what share of all
+               answers parsed, re-asks counted as answers, is reported beside it)
     tokens     each request's prompt tokens match its messages as the server's own tokenizer counts them
     refusals   no request the server refused was sent again
 
-Writes WORK/report.json and exits 1 when a check fails. Example:
+A 135M model's items rarely pass filter's grounding checks, so when the default filter leaves no multiple-choice
+item, a second filter pass without the judge, the grounding and the content rules fills the dataset that split and
+eval then work on (the endpoint settings stay the defaults). Writes WORK/report.json and exits 1 when a check fails.
+Example:
 
     .conformance/venv/bin/python -m llama_cpp.server --help          # the server, built by `make conformance`
     .venv/bin/python scripts/conformance.py --work .conformance/work  # what `make conformance` runs
@@ -205,16 +209,43 @@ def run_pipeline(work: Path, proxy: Recorder) -> dict[str, float]:
         "eval": ["eval", "--data", str(out / "dataset" / "test.json"), *endpoint],
     }
     env = {**os.environ, "OPENAI_API_KEY": "sk-no-key-needed"}
-    seconds = {}
+    seconds: dict[str, float] = {}
     for name, args in steps.items():
-        proxy.stage = name
-        began = time.monotonic()
-        with (work / f"{name}.log").open("w", encoding="utf-8") as log:
-            done = subprocess.run([BIN / "remud-gen", *args], stdout=log, stderr=subprocess.STDOUT, env=env)
-        seconds[name] = round(time.monotonic() - began, 1)
-        print(f"{name}: exit {done.returncode} in {seconds[name]:.0f} s ({work / f'{name}.log'})", flush=True)
-        seconds[f"{name}_exit"] = done.returncode
+        if name == "split" and not _mcq_in(out / "dataset"):
+            lenient = work / "lenient.yaml"
+            lenient.write_text(LENIENT, encoding="utf-8")
+            _step(work, proxy, "filter_lenient", ["filter", str(out), *endpoint, "-c", str(lenient)], env, seconds)
+        _step(work, proxy, name, args, env, seconds)
     return seconds
+
+
+# What a 135M model's items fail: every check of content. The structural ones stay.
+LENIENT = """filter:
+  judge: {enabled: false}
+  grounding: {enabled: false}
+  rules:
+    disabled: [thinking_trace, no_figure_reference, language_match, length_bounds, no_boilerplate]
+"""
+
+
+def _step(
+    work: Path, proxy: Recorder, name: str, args: list[str], env: dict[str, str], seconds: dict[str, float]
+) -> None:
+    proxy.stage = name
+    began = time.monotonic()
+    with (work / f"{name}.log").open("w", encoding="utf-8") as log:
+        done = subprocess.run([BIN / "remud-gen", *args], stdout=log, stderr=subprocess.STDOUT, env=env)
+    seconds[name] = round(time.monotonic() - began, 1)
+    seconds[f"{name}_exit"] = done.returncode
+    print(f"{name}: exit {done.returncode} in {seconds[name]:.0f} s ({work / f'{name}.log'})", flush=True)
+
+
+def _mcq_in(dataset: Path) -> bool:
+    for shard in dataset.glob("remud-*.json"):
+        records = json.loads(shard.read_text(encoding="utf-8"))
+        if any("<answer>" in json.dumps(r, ensure_ascii=False) for r in records):
+            return True
+    return False
 
 
 def check(work: Path, proxy: Recorder, upstream: str, stages: dict[str, float]) -> dict[str, Any]:
@@ -225,8 +256,10 @@ def check(work: Path, proxy: Recorder, upstream: str, stages: dict[str, float]) 
     exchanges = proxy.exchanges
     synthesized = [e for e in exchanges if e.stage == "synthesize" and not _is_probe(e)]
     answered = [e for e in synthesized if e.status == 200 and e.delivered]
-    ok = int(synth.get("usage", {}).get("ok", 0))
-    parsed = ok / len(answered) if answered else 0.0
+    usage = synth.get("usage", {})
+    ok, asked = int(usage.get("ok", 0)), int(usage.get("requests", 0))
+    parsed = ok / asked if asked else 0.0
+    per_answer = ok / len(answered) if answered else 0.0
     ratios = [_token_ratio(e, upstream) for e in exchanges if e.status == 200 and not _is_probe(e)]
     ratios = [r for r in ratios if r is not None]
     refused = [e for e in exchanges if e.status >= 400 and _refused(e)]
@@ -238,8 +271,9 @@ def check(work: Path, proxy: Recorder, upstream: str, stages: dict[str, float]) 
         },
         "parsed": {
             "ok": parsed >= PARSED_AT_LEAST,
-            "detail": f"{ok} items parsed of {len(answered)} answers to {len(synthesized)} text-kind requests "
-            f"({parsed:.1%}; at least {PARSED_AT_LEAST:.0%})",
+            "detail": f"{ok} of {asked} text-kind requests parsed ({parsed:.1%}; at least {PARSED_AT_LEAST:.0%}); "
+            f"{per_answer:.1%} of the {len(answered)} answers received, re-asks included "
+            f"({len(synthesized)} sent, {len(synthesized) - len(answered)} abandoned on a timeout or refused)",
         },
         "tokens": {
             "ok": bool(ratios) and all(0.9 <= r <= 1.3 for r in ratios),
@@ -253,7 +287,7 @@ def check(work: Path, proxy: Recorder, upstream: str, stages: dict[str, float]) 
         },
     }
     per_stage = {}
-    for name in ("synthesize", "filter", "eval"):
+    for name in ("synthesize", "filter", "filter_lenient", "eval"):
         mine = [e for e in exchanges if e.stage == name]
         usage = [e.answer.get("usage", {}) for e in mine if e.status == 200 and isinstance(e.answer, dict)]
         per_stage[name] = {

@@ -2,8 +2,9 @@
 
 `Client.complete` sends one `ChatRequest` to the least-busy healthy server of the fleet (`fleet.py`), retries what
 can succeed (tenacity; exponential backoff with jitter; the server's `Retry-After` wins), fails at once on what cannot
-(400, 401, 403, 404, 413, 422), repairs or re-asks a cut-off or unparseable answer, and journals every answer it paid
-for.
+(400, 401, 403, 404, 413, 422, and a refused request feature whatever its status: `errors.refusal`), repairs or
+re-asks a cut-off or unparseable answer, and journals every answer it paid for. How a request's body is written for
+its endpoint (structured-output mode, string content) is `body.py`'s.
 
 Chat requests go out through the openai SDK over its aiohttp transport (`transport: sdk`, the default; `sdk.py` keeps
 the SDK's per-request work to what differs between requests), or on a plain aiohttp session with the same URL, headers
