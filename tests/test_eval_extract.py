@@ -91,6 +91,9 @@ def test_normalise_choice(text: str, letter: str | None) -> None:
         ("I think so", None, "none"),
         ("Step 1: x\n\nSeveral options seem possible; I cannot decide.", None, "none"),
         ("The options are listed below.\nB. Liver cyst", None, "none"),
+        ("Options: C. liver", None, "none"),  # "Option" + "s" once read as answer S
+        ("Choices: B. kidney\nA. liver", None, "none"),
+        ("Answers: D", None, "none"),
         ("", None, "none"),
     ],
 )

@@ -107,6 +107,9 @@ def endpoint(stub: BackgroundStub) -> EndpointSettings:
     return EndpointSettings(base_url=stub.base_url, model="stand-in", concurrency=8, max_retries=1)
 
 
+IMAGE_PROBE = 3  # the same text as a string, as content parts, and with an image (see remud_gen/llm/probe.py)
+
+
 def chats(stub: BackgroundStub) -> int:
     return int(stub.stats()["by_path"].get("/v1/chat/completions", 0))
 
@@ -256,7 +259,8 @@ def test_budget_forcing_continues_short_traces_and_is_journaled(exam: Background
     settings = EvalSettings(seed=SEED, k=2, budget_forcing=forcing)
     before = chats(exam)
     result = eval_stage.run(data, settings, endpoint(exam), "x", out=tmp_path / "p.jsonl")
-    assert chats(exam) - before == 8 * 3  # each sample: the answer and two continuations
+    # each sample: the answer and two continuations; and, once, the probe that images reach the model
+    assert chats(exam) - before == 8 * 3 + IMAGE_PROBE
     lines = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text(encoding="utf-8").splitlines()]
     for line in lines:
         word = "等等，" if line["language"] == "zh" else " Wait,"
@@ -267,7 +271,7 @@ def test_budget_forcing_continues_short_traces_and_is_journaled(exam: Background
     # the stand-in's continuation keeps the sample's draw: forcing changes the traces, not the expected score
     assert result.report["scores"]["overall"]["pass@1"] == float(expected_score(records, 2))
     eval_stage.run(data, settings, endpoint(exam), "x")
-    assert chats(exam) - before == 24
+    assert chats(exam) - before == 24 + IMAGE_PROBE  # the answers and what the probe found come from WORK
 
 
 def test_budget_forcing_says_clearly_when_the_endpoint_cannot_continue(tmp_path: Path) -> None:

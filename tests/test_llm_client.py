@@ -282,3 +282,16 @@ def test_a_run_of_identical_setup_errors_stops_the_stage() -> None:
         results, stats = run_all(Client(cfg, None, "k"), [request(i) for i in range(80)])
         assert stats.stopped == "endpoint" and "http_404" in stats.stop_reason
         assert len(results) < 80 and stub.stats()["by_path"]["/v1/chat/completions"] < 80
+
+
+def test_a_refused_connection_is_reported_as_one_not_as_a_timeout() -> None:
+    # a server that went away mid-run: nothing listens on its port any more
+    async def go() -> Result:
+        client = Client(settings("http://127.0.0.1:9/v1", max_retries=0), None, "k")
+        try:
+            return await client.complete(request(1))
+        finally:
+            await client.aclose()
+
+    result = asyncio.run(go())
+    assert result.error == "connection" and "timed out" not in result.message

@@ -22,10 +22,14 @@ SCHEMA = {
 }
 
 
-def key_as_first_released(req: ChatRequest, model: str) -> str:
-    """The journal key's formula as journals on disk were written with it: it must never change."""
+def key_formula(req: ChatRequest, shape: str) -> str:
+    """The journal key's formula as journals on disk are written with it: it must not change from here on.
+
+    ``shape`` is what the client adds to the request (model, sampling, structured-output mode); keys written before
+    it was part of them are not read (they could not tell an answer made one way from one made another).
+    """
     canon = {
-        "model": model,
+        "endpoint": shape,
         "messages": [
             {
                 "role": m.role,
@@ -61,15 +65,42 @@ def requests(tmp_path: Path) -> list[ChatRequest]:
     ]
 
 
-def test_journal_keys_are_the_ones_earlier_versions_wrote(tmp_path: Path) -> None:
+def test_journal_keys_follow_one_formula(tmp_path: Path) -> None:
     for req in requests(tmp_path):
-        for model in ("m", "模型"):
-            assert req.key(model) == key_as_first_released(req, model)
+        for shape in ("m", "模型", Client(EndpointSettings(model="m"), None, "k").writer.shape(req)):
+            assert req.key(shape) == key_formula(req, shape)
     a, b = (
         ChatRequest(item="x", messages=[Message("user", "x")], schema=dict(SCHEMA)),
         ChatRequest(item="x", messages=[Message("user", "x")], schema={**SCHEMA, "required": []}),
     )
     assert a.key("m") != b.key("m")  # two schema objects are two schemas, whatever was cached for the first
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"structured_output": "prompt"},
+        {"structured_output": "json_object"},
+        {"model": "other"},
+        {"temperature": 0.2},
+        {"top_p": 0.5},
+        {"max_tokens": 512},
+        {"seed": 7},
+    ],
+)
+def test_everything_that_shapes_a_request_is_in_its_key(tmp_path: Path, change: dict[str, Any]) -> None:
+    # an answer made in one mode (or with other sampling) was served for the other from the journal
+    req = requests(tmp_path)[1]
+    base = EndpointSettings(model="m", structured_output="json_schema")
+    before = Client(base, None, "k", schema_prompt="As {schema}").key(req)
+    after = Client(base.model_copy(update=change), None, "k", schema_prompt="As {schema}").key(req)
+    assert before != after
+
+
+def test_the_schema_instruction_is_in_the_key_in_prompt_mode(tmp_path: Path) -> None:
+    req = requests(tmp_path)[1]
+    settings = EndpointSettings(model="m", structured_output="prompt")
+    assert Client(settings, None, "k", "As {schema}").key(req) != Client(settings, None, "k", "Be {schema}").key(req)
 
 
 @pytest.mark.parametrize("structured", ["json_schema", "prompt"])

@@ -99,6 +99,7 @@ def finish(reports: list[StageReport]) -> None:
     for r in reports:
         for problem in r.problems:
             err.print(f"[bold red]error:[/] {problem}", markup=True, highlight=False, soft_wrap=True)
+    failed = _failed(reports)
     stopped = next((r.stopped for r in reports if r.stopped), None)
     if stopped == "endpoint":
         reason = next(r.stop_reason for r in reports if r.stopped)
@@ -110,13 +111,27 @@ def finish(reports: list[StageReport]) -> None:
             soft_wrap=True,
         )
         raise typer.Exit(3)
+    # A stop does not hide what failed before it: a budget that ran out on failing requests says so.
+    if failed:
+        err.print(failed, highlight=False, soft_wrap=True)
     if stopped == "interrupted":
         err.print("interrupted: answered requests are journaled; run the same command again to resume")
         raise typer.Exit(130)
     if stopped:
         err.print(f"stopped early ({stopped}); run again with a higher budget to continue")
         raise typer.Exit(4)
-    failed = sum(r.failures for r in reports)
     if failed:
-        err.print(f"{failed} item(s) failed: see the failures.jsonl of each stage in WORK")
         raise typer.Exit(1)
+
+
+def _failed(reports: list[StageReport]) -> str:
+    """One line counting and naming the failed items of every stage ('' when none failed)."""
+    count = sum(r.failures for r in reports)
+    if not count:
+        return ""
+    kinds: dict[str, int] = {}
+    for r in reports:
+        for kind, n in r.errors.items():
+            kinds[kind] = kinds.get(kind, 0) + n
+    named = f" ({', '.join(f'{kind}: {n}' for kind, n in kinds.items())})" if kinds else ""
+    return f"{count} item(s) failed{named}: see the failures.jsonl of each stage in WORK"

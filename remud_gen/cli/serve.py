@@ -26,15 +26,27 @@ def stub_server(
         ),
     ] = None,
     retry_after: Annotated[float, typer.Option("--retry-after", help="Seconds a 429 asks to wait.")] = 1.0,
+    like: Annotated[
+        str,
+        typer.Option(
+            "--like",
+            help="Read requests as this server does: openai, llama-cpp (json_schema a 500, json_object + schema, "
+            "content parts a 500) or llama-cpp-chatml (content parts dropped).",
+        ),
+    ] = "openai",
 ) -> None:
     """Serve the stand-in OpenAI-compatible endpoint: it proves the plumbing, it is not a model.
 
     \b
     Example:
       remud-gen stub-server --port 8011 --latency 0.5 --fault 429=0.1
+      remud-gen stub-server --port 8012 --like llama-cpp
     """
     from remud_gen.stub.server import serve
-    from remud_gen.stub.settings import StubSettings
+    from remud_gen.stub.settings import IMITATIONS, StubSettings
+
+    if like not in IMITATIONS:
+        raise ConfigError(f"--like {like!r}: choose one of {', '.join(IMITATIONS)}")
 
     values: dict[str, object] = {
         "host": host,
@@ -53,7 +65,7 @@ def stub_server(
         except ValueError as exc:
             raise ConfigError(f"--fault {item!r}: the rate must be a number between 0 and 1") from exc
     try:
-        settings = StubSettings.model_validate(values)
+        settings = StubSettings.like(like, **values)
     except ValidationError as exc:
         e = exc.errors()[0]
         raise ConfigError(f"stub-server: {'.'.join(map(str, e['loc']))}: {e['msg']}") from exc

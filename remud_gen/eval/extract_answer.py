@@ -18,9 +18,10 @@ How = Literal["tag", "final", "lone", "none"]
 
 _TAG_RE = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
 _OPEN_TAG_RE = re.compile(r"<answer>((?:(?!</?answer>).)*)\Z", re.DOTALL | re.IGNORECASE)
+# An English label is a whole word: "Options: C. liver" names no answer, and its "s" is no option S.
 _LABEL = (
-    r"(?<![A-Za-z])(?:the\s+)?(?:final\s+answer|correct\s+(?:answer|option|choice)|best\s+(?:answer|option)|answer|option|choice"
-    r"|正确答案|最终答案|答案|正确选项|选项|应选|故选|选)"
+    r"(?<![A-Za-z])(?:the\s+)?(?:(?:final\s+answer|correct\s+(?:answer|option|choice)|best\s+(?:answer|option)|answer"
+    r"|option|choice)(?![A-Za-z])|正确答案|最终答案|答案|正确选项|选项|应选|故选|选)"
 )
 _LABEL_RE = re.compile(rf"^{_LABEL}\s*(?:is|would\s+be|should\s+be|为|是|应为|应该是)?\s*:?\s*", re.IGNORECASE)
 _FINAL_RE = re.compile(

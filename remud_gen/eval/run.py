@@ -23,9 +23,11 @@ from remud_gen.eval.prompting import load_prompts, sample_request, system_text
 from remud_gen.eval.settings import EvalSettings
 from remud_gen.eval.summary import build_report, first_problem, stage_report
 from remud_gen.io import atomic_open, dumps, write_json
+from remud_gen.llm.capabilities import ENDPOINTS_FILE
 from remud_gen.llm.client import Client, Result
 from remud_gen.llm.dispatch import resolve_all
 from remud_gen.llm.journal import Journal
+from remud_gen.llm.probe import ensure_now
 from remud_gen.llm.request import ChatRequest
 from remud_gen.llm.runner import Budget
 from remud_gen.llm.settings import EndpointSettings
@@ -97,10 +99,16 @@ def run(
         else:
             outputs[key] = SampleOutput(error=f"{result.error}: {result.message}")
 
+    endpoints = folder / ENDPOINTS_FILE
     with Journal(folder / "journal.jsonl") as journal:
+        # Questions carry no schema; what is probed is whether their images reach the model (exit 3 if not).
+        images = "the questions with an image" if any(r.image_count() for r in requests.values()) else ""
+        caps = ensure_now(ContinuingClient(endpoint, journal, api_key), endpoints, images, schemas=False)
 
         def make_client() -> Client:
-            return ContinuingClient(endpoint, journal, api_key)
+            client = ContinuingClient(endpoint, journal, api_key)
+            client.use(caps, endpoints)
+            return client
 
         rounds = [
             resolve_all(
@@ -129,6 +137,7 @@ def run(
 
     judged = judge(loaded.items, outputs, settings.k, settings.seed)
     report = build_report(data, settings, endpoint, loaded, judged, rounds, prompts.version)
+    report["endpoint_probe"] = caps.as_dict()
     report_path = folder / f"report-{_slug(endpoint.model)}.json"
     write_json(report_path, report)
     if out is not None:

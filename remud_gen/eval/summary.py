@@ -78,12 +78,13 @@ def stage_report(
         stage=STAGE,
         items_in=loaded.records,
         items_out=len(judged.scored),
-        failures=len(judged.request_failures),
         seconds=time.monotonic() - started,
         usage=sum((r.usage for r in rounds), Usage()),
         stopped=next((r.stopped for r in rounds if r.stopped), None),
+        stop_reason=next((r.stop_reason for r in rounds if r.stopped), ""),
         extra={"report": str(path)},
     )
+    stage.count_failures(str(f["error"]).split(":", 1)[0] for f in judged.request_failures)
     stage.notes.append(
         f"pass@1 {overall['pass@1']:.4f} ({report['confidence']:.0%} CI {overall['ci_low']:.4f}-"
         f"{overall['ci_high']:.4f}) over {overall['questions']} questions x {report['settings']['k']} samples"

@@ -93,6 +93,7 @@ def judge_requests(
             params=params,
             parse=parse_scores,
             meta={"sample": sample.sample_id, "what": "scores"},
+            cut_is_failure=True,  # repaired, a cut-off verdict kept its scores and lost its rationale
         )
         if settings.blind_mcq and sample.options:
             system, user = prompts.blind[lang].render(question=question_text(sample))
@@ -105,6 +106,7 @@ def judge_requests(
                 params={**params, "max_tokens": max(settings.max_tokens, 1024)},
                 parse=parse_blind,
                 meta={"sample": sample.sample_id, "what": "blind"},
+                cut_is_failure=True,
             )
 
 

@@ -15,12 +15,14 @@ from remud_gen.filter.rules import RuleContext, default_rules, run_rules
 from remud_gen.filter.settings import FilterSettings
 from remud_gen.filter.shards import read_system_prompts, write_shards
 from remud_gen.io import ReadReport, read_json, read_records, write_json, write_records
+from remud_gen.llm.capabilities import ENDPOINTS_FILE
 from remud_gen.llm.client import Client, Result
 from remud_gen.llm.dispatch import price_without_sending, resolve_all
 from remud_gen.llm.journal import Journal
+from remud_gen.llm.probe import ensure_now, use_cached
 from remud_gen.llm.runner import Budget, RunStats
 from remud_gen.llm.settings import EndpointSettings
-from remud_gen.prompts import prompts_dir, read_yaml
+from remud_gen.prompts import prompts_dir, read_text, read_yaml
 from remud_gen.records import Chunk, Failure, Figure, Sample, Usage, Verdict
 from remud_gen.report import StageReport
 from remud_gen.synthesize.units import source_text
@@ -76,12 +78,18 @@ def run(
     scores: dict[str, dict[str, Any]] = {}
     blind: dict[str, str] = {}
     stats = RunStats()
+    caps = None
     if settings.judge.enabled and candidates:
+        endpoints = work.root / ENDPOINTS_FILE
         with Journal(out / "journal.jsonl") as journal:
-            client = Client(judge_endpoint, journal, api_key)
+            client = Client(judge_endpoint, journal, api_key, read_text(folder / "json_schema_instruction.txt"))
             requests = list(judge_requests(candidates, sources, judge_prompts, settings.judge))
             if dry_run:
+                use_cached(client, endpoints)
                 return price_without_sending(client, requests, report)
+            images = "the judge's requests for items with an image" if any(r.image_count() for r in requests) else ""
+            caps = ensure_now(client, endpoints, images)
+            report.notes.append(f"judge {caps.line(judge_endpoint.structured_output)}")
             stats = _judge(client, requests, scores, blind, failures, budget, progress, batch)
     elif dry_run:
         report.extra = {"would_send": 0}
@@ -101,7 +109,8 @@ def run(
     stats_record = build_stats(verdicts, shards, name=settings.output.name, judge_usage=stats.usage, config=config)
     write_card(work.root, stats_record)
     write_report(verdicts, work.root, figures=figures, images=shards.images, max_items=settings.output.report_max_items)
-    report.items_out, report.failures = shards.records, len(failures)
+    report.items_out = shards.records
+    report.count_failures(f.error for f in failures)
     report.seconds, report.usage, report.stopped = stats.elapsed, stats.usage, stats.stopped
     report.stop_reason = stats.stop_reason
     report.extra = {"shards": [str(p) for p in shards.shards], "dataset": str(work.root / "dataset")}
@@ -122,6 +131,7 @@ def run(
         },
         timings={"seconds": round(stats.elapsed, 3)},
         usage=stats.as_dict(),
+        endpoint_probe=caps.as_dict() if caps is not None else None,
     )
     return report
 

@@ -71,7 +71,7 @@ async def run_batch(
         if cached is not None:
             finish(cached)
         else:
-            pending[req.key(settings.model)] = req
+            pending[client.key(req)] = req
     sdk = client.servers[0].sdk
     known: list[str] = list(journal.meta.get("batches", []))
     covered: set[str] = set()

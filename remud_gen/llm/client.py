@@ -2,8 +2,9 @@
 
 `Client.complete` sends one `ChatRequest` to the least-busy healthy server of the fleet (`fleet.py`), retries what
 can succeed (tenacity; exponential backoff with jitter; the server's `Retry-After` wins), fails at once on what cannot
-(400, 401, 403, 404, 413, 422), repairs or re-asks a cut-off or unparseable answer, and journals every answer it paid
-for.
+(400, 401, 403, 404, 413, 422, and a refused request feature whatever its status: `errors.refusal`), repairs or
+re-asks a cut-off or unparseable answer, and journals every answer it paid for. How a request's body is written for
+its endpoint (structured-output mode, string content) is `body.py`'s.
 
 Chat requests go out through the openai SDK over its aiohttp transport (`transport: sdk`, the default; `sdk.py` keeps
 the SDK's per-request work to what differs between requests), or on a plain aiohttp session with the same URL, headers
@@ -17,21 +18,27 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
+from remud_gen.llm.body import BodyWriter
 from remud_gen.llm.errors import (
     APIError,
+    APIStatusError,
+    APITimeoutError,
     BadResponse,
     RequestFailed,
     backoff,
     describe,
     is_connection_failure,
     is_retryable,
+    refusal,
     retry_after,
+    whole_message,
 )
 from remud_gen.llm.fleet import Server, check_reachable
 from remud_gen.llm.journal import Answer, Journal
@@ -39,6 +46,9 @@ from remud_gen.llm.ratelimit import RateLimiter
 from remud_gen.llm.request import ChatRequest, estimate_tokens
 from remud_gen.llm.settings import EndpointSettings
 from remud_gen.records import Failure
+
+if TYPE_CHECKING:
+    from remud_gen.llm.probe import Capabilities
 
 
 @dataclass
@@ -54,6 +64,7 @@ class Result:
     attempts: int = 0
     cached: bool = False
     paid: tuple[Answer, ...] = ()  # the answers this run received for it (re-asks included), not journaled ones
+    fix: str | None = None  # the endpoint refused a feature of the request: the setting that mends it
 
     @property
     def ok(self) -> bool:
@@ -96,7 +107,7 @@ class Client:
         settings: endpoint settings (URLs, model, limits, retries).
         journal: where answers are recorded and looked up; None disables journaling (eval of one-off prompts).
         api_key: the key; never stored anywhere but in the SDK client's memory.
-        schema_prompt: text appended to the prompt when ``structured_output`` is "prompt" (`{schema}` is replaced).
+        schema_prompt: the instruction that carries a schema in prompt mode (`{schema}` is replaced).
     """
 
     def __init__(
@@ -108,12 +119,14 @@ class Client:
     ) -> None:
         self.settings = settings
         self.journal = journal
-        self.schema_prompt = schema_prompt
+        self.writer = BodyWriter(settings, schema_prompt)
+        self.capabilities: Capabilities | None = None  # what a probe found (`probe.ensure`)
+        self.probed_in: Path | None = None  # the endpoints file that holds it
         self.servers = [Server(url, api_key, settings) for url in settings.base_url]
         self.limiter = RateLimiter(settings.requests_per_minute, settings.tokens_per_minute)
-        self._formats: dict[tuple[str, int], _Format] = {}  # response_format objects by (name, schema id)
         self.sent = 0
         self.retries = 0
+        self.on_timeout: Callable[[], None] | None = None  # the runner's, told before a timed-out request waits
 
     async def aclose(self) -> None:
         for server in self.servers:
@@ -125,35 +138,50 @@ class Client:
 
     # -- one request, end to end -------------------------------------------------------------------------------
 
+    def key(self, req: ChatRequest) -> str:
+        """The journal key of ``req`` as this client sends it (its mode and sampling included)."""
+        return req.key(self.writer.shape(req))
+
     def from_journal(self, req: ChatRequest) -> Result | None:
-        """The result of ``req`` if its answer is already journaled and parses; sends nothing."""
+        """The result of ``req`` if an answer journaled for it (or for one of its re-asks) parses; sends nothing.
+
+        An answer that did not parse is journaled (what was paid for is kept) but never final: the walk goes on to
+        the re-ask it led to, and without one that parses, the request is to be sent.
+        """
         if self.journal is None:
             return None
-        key = req.key(self.settings.model)
-        answer = self.journal.get(key)
-        if answer is None:
-            return None
-        result = self.accept(req, key, answer, attempts=0)
-        if result.ok:
-            result.cached = True
-            return result
+        key = self.key(req)
+        last: Result | None = None
+        for level in range(_LEVELS):
+            _, vkey = self._level(req, key, level, last)
+            answer = self.journal.get(vkey)
+            if answer is None:
+                return None
+            last = self.accept(req, key, answer, attempts=0)
+            if last.ok:
+                last.cached = True
+                return last
         return None
 
     async def complete(self, req: ChatRequest, slot: Slot | None = None) -> Result:
         """Get a parsed answer for ``req``: from the journal, else from the endpoint; never raises for the item.
 
+        Journaled answers that did not parse are walked past (see `from_journal`); up to ``max_reasks`` + 1 requests
+        are then sent, each re-ask a variant of the last (`_reask_variant`).
+
         ``slot`` is the caller's concurrency slot: it is given back as soon as the HTTP exchange ends, so the next
         request is on the wire while this answer is parsed and journaled (at high concurrency that overlap is the
         difference between ~90% and ~100% of the endpoint's rate).
         """
-        key = req.key(self.settings.model)
+        key = self.key(req)
         attempts = 0
         paid: list[Answer] = []
         last: Result | None = None
-        for reask in range(self.settings.max_reasks + 1):
-            variant = req if reask == 0 else _reask_variant(req, reask, last)
-            vkey = key if reask == 0 else variant.key(self.settings.model)
-            answer = self.journal.get(vkey) if self.journal is not None else None
+        level = 0
+        while len(paid) <= self.settings.max_reasks:
+            variant, vkey = self._level(req, key, level, last)
+            level += 1
+            answer = self.journal.get(vkey) if self.journal is not None and level <= _LEVELS else None
             if answer is None:
                 if slot is not None:
                     await slot.acquire()
@@ -161,7 +189,9 @@ class Client:
                     answer, tries = await self._send(variant, vkey, slot)
                 except RequestFailed as exc:
                     attempts += exc.attempts
-                    return Result(req, key, error=exc.kind, message=exc.message, attempts=attempts, paid=tuple(paid))
+                    return Result(
+                        req, key, error=exc.kind, message=exc.message, attempts=attempts, paid=tuple(paid), fix=exc.fix
+                    )
                 finally:
                     if slot is not None:
                         slot.release()
@@ -170,19 +200,30 @@ class Client:
                 if self.journal is not None:
                     self.journal.add(answer)
             last = self.accept(req, key, answer, attempts)
-            last.paid = tuple(paid)
+            last.paid, last.cached = tuple(paid), not paid
             if last.ok:
                 return last
         assert last is not None
         return last
 
+    def _level(self, req: ChatRequest, key: str, level: int, last: Result | None) -> tuple[ChatRequest, str]:
+        """The request asked at re-ask ``level`` (0: the request itself) and its journal key."""
+        if level == 0:
+            return req, key
+        variant = _reask_variant(req, level, last, self.settings)
+        return variant, self.key(variant)
+
     def accept(self, req: ChatRequest, key: str, answer: Answer, attempts: int) -> Result:
+        """The result ``answer`` makes for ``req``: its parsed value, or why it is not one."""
         if not answer.content.strip():
             return Result(
                 req, key, answer=answer, error="empty", message="the model returned no text", attempts=attempts
             )
         if req.parse is None:
             return Result(req, key, value=answer.content, answer=answer, attempts=attempts)
+        if req.cut_is_failure and answer.finish_reason == "length":
+            message = f"the answer was cut off at max_tokens after {answer.completion_tokens} tokens"
+            return Result(req, key, answer=answer, error="truncated", message=message, attempts=attempts)
         try:
             value = req.parse(answer.content)
         except ValueError as exc:
@@ -208,14 +249,13 @@ class Client:
         try:
             return await self._once(req, key), 1
         except (APIError, BadResponse) as exc:
-            if not is_retryable(exc) or self.settings.max_retries == 0:
-                kind, message = describe(exc)
-                raise RequestFailed(kind, message, attempts=1) from exc
+            if not _worth_retrying(exc) or self.settings.max_retries == 0:
+                raise _failed(exc, 1, self.settings.token_limit_field) from exc
             await pause(self._delay(exc, 1))
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.settings.max_retries),
             wait=self._wait,
-            retry=retry_if_exception(is_retryable),
+            retry=retry_if_exception(_worth_retrying),
             reraise=True,
             sleep=pause,
         )
@@ -227,8 +267,7 @@ class Client:
                     self.retries += 1
                     return await self._once(req, key), tries
         except (APIError, BadResponse) as exc:
-            kind, message = describe(exc)
-            raise RequestFailed(kind, message, attempts=tries) from exc
+            raise _failed(exc, tries, self.settings.token_limit_field) from exc
         raise RequestFailed("no_attempt", "no attempt was made", attempts=tries)  # pragma: no cover
 
     def _wait(self, state: RetryCallState) -> float:
@@ -237,6 +276,8 @@ class Client:
 
     def _delay(self, exc: BaseException | None, attempt: int) -> float:
         """How long to wait after failed attempt number ``attempt``: the server's Retry-After, else a backoff."""
+        if isinstance(exc, APITimeoutError) and self.on_timeout is not None:
+            self.on_timeout()  # before the retry is queued: the runner may want fewer requests in flight
         asked = retry_after(exc) if exc else None
         if asked is not None:
             return min(asked, self.settings.backoff_max_s * 5)
@@ -279,87 +320,48 @@ class Client:
     def _max_tokens(self, req: ChatRequest) -> int:
         return int(req.params.get("max_tokens", self.settings.max_tokens))
 
+    def use(self, capabilities: Capabilities, probed_in: Path | None = None) -> None:
+        """Send what ``capabilities`` say the endpoint understands (found by a probe, cached in ``probed_in``)."""
+        self.capabilities = capabilities
+        self.probed_in = probed_in
+        self.writer.use(capabilities.mode)
+
     def body(self, req: ChatRequest) -> dict[str, Any]:
-        s = self.settings
-        messages = [self._message(m.role, m.text, m.images) for m in req.messages]
-        body: dict[str, Any] = {"model": s.model, "messages": messages}
-        # A sampling setting of None means the endpoint takes none: a stage's own value is not sent either.
-        if s.temperature is not None:
-            body["temperature"] = req.params.get("temperature", s.temperature)
-        if s.top_p is not None:
-            body["top_p"] = req.params.get("top_p", s.top_p)
-        body[s.token_limit_field] = self._max_tokens(req)
-        seed = req.params.get("seed", s.seed)
-        if seed is not None:
-            body["seed"] = seed
-        if req.params.get("n", 1) != 1:
-            body["n"] = req.params["n"]
-        if req.schema is not None:
-            if s.structured_output == "json_schema":
-                body["response_format"] = self._response_format(req.schema_name, req.schema)
-            else:
-                hint = self.schema_prompt.replace("{schema}", json.dumps(req.schema, ensure_ascii=False))
-                last = messages[-1]
-                last["content"] = [{"type": "text", "text": hint}, *_parts(last["content"])]
-        return body
+        """The request's JSON body as this endpoint takes it (`BodyWriter`)."""
+        return self.writer.body(req)
 
     def encode(self, body: dict[str, Any]) -> bytes:
-        """The body's JSON, byte for byte as the openai SDK encodes it (`openapi_dumps`) for these plain values.
-
-        A schema is most of a body's structure (~60% of its encoding time) and the same in every request of a task:
-        when ``response_format`` is one `body` made, and the last key, its text encoded once is put in place.
-        """
-        fmt = body.get("response_format")
-        if not isinstance(fmt, _Format) or next(reversed(body)) != "response_format":
-            return _dumps(body).encode()
-        rest = {k: v for k, v in body.items() if k != "response_format"}
-        return (_dumps(rest)[:-1] + ',"response_format":' + fmt.text + "}").encode()
-
-    def _response_format(self, name: str, schema: dict[str, Any]) -> _Format:
-        """The structured-output request for ``schema``: one object, with its JSON text, per schema object and name.
-
-        Schemas are built once per task and never changed after; a request holds its task's schema object.
-        """
-        fmt = self._formats.get((name, id(schema)))
-        if fmt is None or fmt.schema is not schema:
-            fmt = self._formats[name, id(schema)] = _Format(name, schema)
-        return fmt
-
-    def _message(self, role: str, text: str, images: tuple[Path, ...]) -> dict[str, Any]:
-        if not images:
-            return {"role": role, "content": text}
-        from remud_gen.llm.images import data_url  # PIL is imported only by runs that send images
-
-        parts: list[dict[str, Any]] = [{"type": "text", "text": text}]
-        for path in images:
-            parts.append({"type": "image_url", "image_url": {"url": data_url(path, self.settings.image_max_pixels)}})
-        return {"role": role, "content": parts}
+        """The body's bytes, as the openai SDK encodes them."""
+        return self.writer.encode(body)
 
 
-class _Format(dict[str, Any]):
-    """A `response_format` object that carries its own JSON text (`Client.encode` puts it in place)."""
-
-    def __init__(self, name: str, schema: dict[str, Any]) -> None:
-        super().__init__(type="json_schema", json_schema={"name": name, "schema": schema, "strict": False})
-        self.schema = schema
-        self.text = _dumps(self)
+def _worth_retrying(exc: BaseException) -> bool:
+    """Retryable by its status or kind, unless the server refused a feature of the request (whatever the status)."""
+    return is_retryable(exc) and refusal(exc) is None
 
 
-def _dumps(value: Any) -> str:
-    """JSON as the openai SDK's `openapi_dumps` writes it: compact, non-ASCII kept, no NaN."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+def _failed(exc: APIError | BadResponse, attempts: int, token_field: str) -> RequestFailed:
+    """The final failure of a request; a refusal keeps the server's whole message and says what fixes it."""
+    fix = refusal(exc, token_field)
+    if fix is not None and isinstance(exc, APIStatusError):
+        return RequestFailed(f"http_{exc.status_code}", whole_message(exc), attempts=attempts, fix=fix)
+    kind, message = describe(exc)
+    return RequestFailed(kind, message, attempts=attempts)
 
 
-def _parts(content: Any) -> list[dict[str, Any]]:
-    return content if isinstance(content, list) else [{"type": "text", "text": content}]
+# A re-ask at temperature 0 is the same question asked the same way: a deterministic server gives the same answer back.
+REASK_TEMPERATURE = 0.7
+_LEVELS = 64  # journaled re-asks walked at most (each run adds at most max_reasks + 1 of them)
 
 
-def _reask_variant(req: ChatRequest, reask: int, last: Result | None) -> ChatRequest:
-    """The same request with a different seed, and more room when the last answer was cut off."""
+def _reask_variant(req: ChatRequest, level: int, last: Result | None, settings: EndpointSettings) -> ChatRequest:
+    """The request asked again: another seed, some temperature if it had none, more room if it was cut off."""
     params = dict(req.params)
-    params["seed"] = int(params.get("seed", 0) or 0) + 1000 * reask
+    params["seed"] = int(params.get("seed", 0) or 0) + 1000 * level
+    if settings.temperature is not None and not params.get("temperature", settings.temperature):
+        params["temperature"] = REASK_TEMPERATURE
     if last is not None and last.answer is not None and last.answer.finish_reason == "length":
-        params["max_tokens"] = int(params.get("max_tokens", 2048)) * 2
+        params["max_tokens"] = int(params.get("max_tokens", settings.max_tokens)) * 2
     return ChatRequest(
         item=req.item,
         messages=req.messages,
@@ -369,6 +371,7 @@ def _reask_variant(req: ChatRequest, reask: int, last: Result | None) -> ChatReq
         params=params,
         parse=req.parse,
         meta=req.meta,
+        cut_is_failure=req.cut_is_failure,
     )
 
 

@@ -58,7 +58,12 @@ def resolve_all(
         finally:
             await client.aclose()
 
-    return asyncio.run(go())
+    stats = asyncio.run(go())
+    if stats.refused and client.probed_in is not None:
+        from remud_gen.llm.capabilities import forget
+
+        forget(client.probed_in, client.settings)  # what the probe found did not hold: the next run probes again
+    return stats
 
 
 def price_without_sending(client: Client, requests: Iterable[ChatRequest], report: StageReport) -> StageReport:

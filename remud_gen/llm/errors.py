@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import random
+import re
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
@@ -67,18 +68,91 @@ class APIConnectionError(APIError):
 
 
 class RequestFailed(Exception):
-    """A request failed for good; ``kind`` names the failure class written to failures.jsonl."""
+    """A request failed for good; ``kind`` names the failure class written to failures.jsonl.
 
-    def __init__(self, kind: str, message: str, attempts: int = 1, raw: str | None = None) -> None:
+    ``fix`` is set when the endpoint refused a feature of the request (see `refusal`): every request of the stage
+    would fail the same way, so the stage stops, and ``fix`` names the setting that mends it.
+    """
+
+    def __init__(
+        self, kind: str, message: str, attempts: int = 1, raw: str | None = None, fix: str | None = None
+    ) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.attempts = attempts
         self.raw = raw
+        self.fix = fix
 
 
 class BadResponse(Exception):
     """HTTP 200 whose body is not the JSON of a chat completion (a proxy or server cut it off): worth a retry."""
+
+
+# What a server says when a request is too long for the model: a fault of that one item, never of the setup.
+_TOO_LONG = re.compile(
+    r"context (?:length|window|size)|too many tokens|too long|exceeds? (?:the )?(?:context|max)|reduce the length", re.I
+)
+_REFUSED = re.compile(
+    r"not (?:a )?(?:supported|multimodal|permitted|allowed)|unsupported|only supported|does not support|"
+    r"input should be|unrecognized|unknown (?:parameter|field)|extra (?:inputs?|fields?)|at most 0",
+    re.I,
+)
+# The request features a server may refuse, and the setting that stops remud-gen sending them (first match wins).
+_FEATURES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"response_format|json_schema|json_object|structured output|guided", re.I),
+        "set endpoint.structured_output: auto (the probe picks what the endpoint takes) or prompt",
+    ),
+    (
+        re.compile(r"image|multimodal|vision", re.I),
+        "this model takes no images: serve a vision model, or leave the vqa tasks out (synthesize.tasks)",
+    ),
+    (re.compile(r"max_completion_tokens|max_tokens", re.I), "set endpoint.token_limit_field: {other_token_field}"),
+    (
+        re.compile(r"temperature|top_p", re.I),
+        "this model takes only its default sampling: set endpoint.temperature and endpoint.top_p to null",
+    ),
+    (re.compile(r"\bseed\b", re.I), "set endpoint.seed: null"),
+    (
+        re.compile(r"continue_final_message|add_generation_prompt", re.I),
+        "set eval.budget_forcing.enabled: false",
+    ),
+)
+_NOT_REFUSALS = frozenset({401, 403, 408, 409, 429})  # the key, the rate and the moment, not the request
+
+
+def refusal(exc: BaseException, token_field: str = "max_tokens") -> str | None:
+    """The setting that fixes it, when ``exc`` is the endpoint refusing a feature of the request; else None.
+
+    ``token_field`` is the field that carried the token limit (the fix for its refusal is the other one).
+
+    Judged by what the server says, not by the status: llama-cpp-python refuses ``response_format: json_schema``
+    with a 500, and a retry of a refusal is refused again, every time, for every item.
+    """
+    if not isinstance(exc, APIStatusError) or exc.status_code < 400 or exc.status_code in _NOT_REFUSALS:
+        return None
+    message = whole_message(exc)
+    if _TOO_LONG.search(message) or not _REFUSED.search(message):
+        return None
+    fix = next((fix for feature, fix in _FEATURES if feature.search(message)), None)
+    other = "max_completion_tokens" if token_field == "max_tokens" else "max_tokens"
+    return fix.format(other_token_field=other) if fix is not None else None
+
+
+def whole_message(exc: APIStatusError) -> str:
+    """The server's own words, every line of them (a pydantic error's first line is only "1 validation error:")."""
+    body = exc.body
+    message = exc.message
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict) and err.get("message"):
+            message = str(err["message"])
+        elif isinstance(body.get("detail"), str):  # FastAPI's own error shape
+            message = body["detail"]
+        elif isinstance(body.get("detail"), list):
+            message = json.dumps(body["detail"], ensure_ascii=False)
+    return " ".join(message.split())[:2000] or f"HTTP {exc.status_code}"
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -123,15 +197,10 @@ def backoff(attempt: int, base: float, cap: float) -> float:
 
 
 def describe(exc: BaseException) -> tuple[str, str]:
-    """A failure class and a one-line message with the server's own words when there are any."""
+    """A failure class and a one-line message with the server's own words when there are any (all of its lines:
+    the first line of a pydantic error is only "1 validation error:")."""
     if isinstance(exc, APIStatusError):
-        body = exc.body
-        message = exc.message
-        if isinstance(body, dict):
-            err = body.get("error", body)
-            if isinstance(err, dict) and err.get("message"):
-                message = str(err["message"])
-        return f"http_{exc.status_code}", message.splitlines()[0][:500] if message else f"HTTP {exc.status_code}"
+        return f"http_{exc.status_code}", whole_message(exc)[:500]
     if isinstance(exc, BadResponse):
         return "bad_response", str(exc)
     if isinstance(exc, APITimeoutError):

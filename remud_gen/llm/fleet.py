@@ -114,6 +114,9 @@ class Server:
         except openai.APIStatusError as exc:
             raise APIStatusError.from_answer(exc.status_code, exc.response.headers, exc.response.content) from exc
         except openai.APITimeoutError as exc:
+            refused = _not_a_timeout(exc)
+            if refused is not None:
+                raise APIConnectionError() from refused
             raise APITimeoutError() from exc
         except openai.APIConnectionError as exc:
             raise APIConnectionError() from exc.__cause__ or exc
@@ -131,6 +134,20 @@ class Server:
         if self.failures >= _COOLDOWN_AFTER:
             self.rested_until = time.monotonic() + _COOLDOWN_S
             self.failures = 0
+
+
+def _not_a_timeout(exc: BaseException) -> BaseException | None:
+    """The aiohttp connection failure under an SDK timeout that is none (refused, reset), or None.
+
+    The SDK's aiohttp adapter maps every `aiohttp.ClientConnectionError`, a refused connection included, to httpx2's
+    ConnectTimeout, so a server that went away was reported as "the request timed out".
+    """
+    cause = exc.__cause__
+    while cause is not None:
+        if isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(cause, TimeoutError):
+            return cause
+        cause = cause.__cause__
+    return None
 
 
 def env_proxy(url: str) -> str | None:

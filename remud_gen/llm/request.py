@@ -41,6 +41,9 @@ class ChatRequest:
         parse: turns the answer text into a value, raising ``ValueError`` when it cannot; the client repairs, re-asks,
             then records a failure. None accepts any non-empty text.
         meta: anything the caller wants back with the result (not hashed, not sent).
+        cut_is_failure: an answer cut off at max_tokens is a failure (re-asked with more room), even when it repairs
+            into a value: a judge's scores without the rationale they rest on are no verdict. Otherwise a cut
+            answer is repaired where ``parse`` accepts it (synthesize keeps the whole items of a cut list).
     """
 
     item: str
@@ -51,17 +54,21 @@ class ChatRequest:
     params: dict[str, Any] = field(default_factory=dict)
     parse: Callable[[str], Any] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    cut_is_failure: bool = False
     # The key is asked for twice per request (journal look-up, then send) and hashing a schema-sized canonical JSON
     # was a fifth of the client's CPU per request; a request is never changed after it is built.
     _keys: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    def key(self, model: str) -> str:
-        """The journal key: a hash of everything that determines the answer."""
-        known = self._keys.get(model)
+    def key(self, shape: str) -> str:
+        """The journal key: a hash of the request and of ``shape``, the rest of what determines the answer.
+
+        ``shape`` is what the client adds (model, sampling, structured-output mode: `BodyWriter.shape`).
+        """
+        known = self._keys.get(shape)
         if known is not None:
             return known
         canon = {
-            "model": model,
+            "endpoint": shape,
             "messages": [
                 {"role": m.role, "text": m.text, "images": [file_sha256(str(p)) for p in m.images]}
                 for m in self.messages
@@ -70,10 +77,10 @@ class ChatRequest:
             "prompt_version": self.prompt_version,
         }
         # The canonical JSON of everything with "schema" included; that key sorts last, so its text (kept per schema
-        # object, `_schema_json`) closes the object as one sorted dump of the whole would. Keys must never change:
-        # a journal written by an earlier version is still read (tests/test_llm_request.py).
+        # object, `_schema_json`) closes the object as one sorted dump of the whole would. Keys must not change
+        # from one version to the next: a journal is read again by later runs (tests/test_llm_request.py).
         blob = _canonical(canon)[:-1] + ',"schema":' + _schema_json(self.schema) + "}"
-        key = self._keys[model] = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+        key = self._keys[shape] = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
         return key
 
     def image_count(self) -> int:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from remud_gen.llm.client import Client, Result, Slot
+from remud_gen.llm.narrowing import Narrowing
 from remud_gen.llm.request import ChatRequest, estimate_tokens
 from remud_gen.llm.settings import EndpointSettings, Price
 from remud_gen.records import Usage
@@ -37,7 +38,26 @@ class RunStats:
     elapsed: float = 0.0
     stopped: str | None = None  # "interrupted", "limit", "max-cost" or "endpoint" when the run ended early
     stop_reason: str = ""  # for "endpoint": the server's own words
+    refused: bool = False  # the endpoint refused a feature of a request (what a probe found may be stale)
     errors: dict[str, int] = field(default_factory=dict)
+
+    def merge(self, other: RunStats) -> RunStats:
+        """These totals with ``other``'s added (a stage of two passes reports one set)."""
+        self.total += other.total
+        self.done += other.done
+        self.ok += other.ok
+        self.failed += other.failed
+        self.cached += other.cached
+        self.sent += other.sent
+        self.retries += other.retries
+        self.usage = self.usage + other.usage
+        self.elapsed += other.elapsed
+        self.stopped = self.stopped or other.stopped
+        self.stop_reason = self.stop_reason or other.stop_reason
+        self.refused = self.refused or other.refused
+        for kind, n in other.errors.items():
+            self.errors[kind] = self.errors.get(kind, 0) + n
+        return self
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -120,6 +140,7 @@ async def run_requests(
     inflight: set[asyncio.Task[None]] = set()
 
     streak = _Streak()
+    narrowing = Narrowing(client, slots, stats)
 
     def finish(result: Result) -> None:
         used = usage_of(result, price)
@@ -132,7 +153,12 @@ async def run_requests(
             stats.failed += 1
             stats.errors[result.error or "error"] = stats.errors.get(result.error or "error", 0) + 1
         streak.see(result)
-        if streak.broken and not stop.is_set():
+        if result.fix is not None and not stop.is_set():
+            # a refused feature is refused for every request: one is enough to know, and none is retried
+            stop.set()
+            stats.stopped, stats.refused = "endpoint", True
+            stats.stop_reason = f"the endpoint refused the request ({result.error}: {result.message}); {result.fix}"
+        elif streak.broken and not stop.is_set():
             stop.set()
             stats.stopped = "endpoint"
             said = f"{result.error}: {result.message}"
@@ -162,7 +188,7 @@ async def run_requests(
 
     loop = asyncio.get_running_loop()
     checked = False
-    with _quiet_gc(), _signal_handler(loop, on_sigint):
+    with _quiet_gc(), _signal_handler(loop, on_sigint), narrowing:
         dispatched = 0
         turn = loop.time()  # when the dispatcher last gave the loop to the requests it created
         for req in requests:
@@ -214,12 +240,8 @@ _CONFIG_ERRORS = frozenset({"http_400", "http_401", "http_403", "http_404"})
 def _hint(result: Result) -> str:
     """What to change for the usual causes of a run of identical 4xx answers."""
     message = result.message.lower()
-    if "response_format" in message or "json_schema" in message:
-        return " (this endpoint rejects structured output: set endpoint.structured_output: prompt)"
-    if "max_completion_tokens" in message:
-        return " (this model takes max_completion_tokens: set endpoint.token_limit_field: max_completion_tokens)"
-    if "temperature" in message or "top_p" in message:
-        return " (this model takes only its default sampling: set endpoint.temperature and endpoint.top_p to null)"
+    if result.error == "http_404" and "model" not in message:
+        return " (check endpoint.base_url: the server has no chat/completions there; most serve it under /v1)"
     if result.error == "http_404" or "model" in message:
         return " (check endpoint.model / --model against the server's GET /models)"
     if result.error in ("http_401", "http_403"):

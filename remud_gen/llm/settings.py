@@ -41,8 +41,11 @@ class EndpointSettings(BaseModel):
     backoff_base_s: float = Field(1.0, gt=0, description="first retry delay; doubles each retry, with jitter")
     backoff_max_s: float = Field(60.0, gt=0, description="longest delay between two retries")
     max_reasks: int = Field(1, ge=0, description="re-asks of a cut-off or unparseable answer after local repair")
-    structured_output: Literal["json_schema", "prompt"] = Field(
-        "json_schema", description="send response_format json_schema, or put the schema in the prompt"
+    structured_output: Literal["auto", "json_schema", "json_object", "prompt"] = Field(
+        "auto",
+        description="how a schema is sent: auto = what a probe finds the endpoint applies (cached in WORK); "
+        "json_schema = response_format json_schema (OpenAI, vLLM, Ollama); json_object = response_format json_object "
+        "with a schema (llama-cpp-python); prompt = written into the prompt",
     )
     image_max_pixels: int = Field(1280 * 28 * 28, ge=28 * 28, description="images are downscaled to this budget")
     grace_s: float = Field(30.0, ge=0, description="after Ctrl-C, seconds to let in-flight requests finish")

@@ -17,6 +17,12 @@ _NOT_IN_SEED = frozenset(
     {"max_tokens", "max_completion_tokens", "n", "stream", "stream_options", "user", "metadata", "store"}
 )
 _SCHEMA_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# llama-cpp-python 0.3.36's server, word for word (its pydantic error, then where it was raised)
+_LLAMA_CPP_JSON_SCHEMA = (
+    "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), 'msg': \"Input "
+    "should be 'text' or 'json_object'\", 'input': 'json_schema', 'ctx': {'expected': \"'text' or 'json_object'\"}}"
+    '\n\n  File "llama_cpp/server/app.py", line 376, in create_chat_completion\n    POST /v1/chat/completions'
+)
 # Chat templates add a few tokens of framing per message and to prime the reply.
 _PER_MESSAGE = 4
 _PRIMING = 3
@@ -53,18 +59,29 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def parse_chat(body: dict[str, Any], model: str | None = None) -> ChatRequest:
+@dataclass(frozen=True)
+class Quirks:
+    """How the stand-in reads what real servers read differently (see `StubSettings` and `IMITATIONS`)."""
+
+    json_schema: str = "honour"
+    json_object_schema: bool = False
+    parts: str = "read"
+
+
+def parse_chat(body: dict[str, Any], model: str | None = None, quirks: Quirks = Quirks()) -> ChatRequest:
     """Validate a chat-completions body.
 
     Args:
         body: the decoded JSON body.
         model: when given, the only model id accepted (others get 404).
+        quirks: another server's way of reading response_format and content parts.
 
     Returns:
         The request's texts, token count and answer options.
 
     Raises:
-        ApiError: 400 for a malformed request, 404 for an unknown model when `model` is given.
+        ApiError: 400 for a malformed request, 404 for an unknown model when `model` is given, 500 where the imitated
+            server fails.
     """
     name = body.get("model")
     if not isinstance(name, str) or not name:
@@ -83,18 +100,18 @@ def parse_chat(body: dict[str, Any], model: str | None = None) -> ChatRequest:
     req = ChatRequest(body=body, digest=hashlib.sha256(canonical.encode()).digest())
     tokens = _PRIMING
     for i, message in enumerate(messages):
-        tokens += _PER_MESSAGE + _read_message(req, message, f"messages[{i}]")
+        tokens += _PER_MESSAGE + _read_message(req, message, f"messages[{i}]", quirks.parts)
     req.prompt_tokens = tokens
     req.n = _int(body, "n", 1, 1, 128)
     key = "max_completion_tokens" if body.get("max_completion_tokens") is not None else "max_tokens"
     req.max_tokens = _int(body, key, 0, 1, 10_000_000) or None
     _number(body, "temperature", 0.0, 2.0)
     _number(body, "top_p", 0.0, 1.0)
-    _read_format(req, body.get("response_format"))
+    _read_format(req, body.get("response_format"), quirks)
     return req
 
 
-def _read_message(req: ChatRequest, message: Any, where: str) -> int:
+def _read_message(req: ChatRequest, message: Any, where: str, parts: str = "read") -> int:
     if not isinstance(message, dict):
         raise bad_request(f"{where} must be an object", where)
     role = message.get("role")
@@ -105,6 +122,10 @@ def _read_message(req: ChatRequest, message: Any, where: str) -> int:
     tokens = 0
     if isinstance(content, str):
         texts.append(content)
+    elif isinstance(content, list) and parts == "fail":
+        raise ApiError(500, 'can only concatenate str (not "list") to str')  # llama-cpp-python's GGUF template
+    elif isinstance(content, list) and parts == "drop":
+        pass  # llama-cpp-python's chatml template reads only string content: the model sees an empty turn
     elif isinstance(content, list):
         for j, part in enumerate(content):
             tokens += _read_part(part, f"{where}.content[{j}]", texts)
@@ -130,13 +151,17 @@ def _read_part(part: Any, where: str, texts: list[str]) -> int:
     raise bad_request(f"{where}.type must be 'text' or 'image_url', got {kind!r}", f"{where}.type")
 
 
-def _read_format(req: ChatRequest, fmt: Any) -> None:
+def _read_format(req: ChatRequest, fmt: Any, quirks: Quirks) -> None:
     if fmt is None:
         return
     kind = fmt.get("type") if isinstance(fmt, dict) else None
     if kind not in ("text", "json_object", "json_schema"):
         raise bad_request("response_format.type must be 'text', 'json_object' or 'json_schema'", "response_format.type")
+    if kind == "json_schema" and quirks.json_schema == "refuse":
+        raise ApiError(500, _LLAMA_CPP_JSON_SCHEMA)
     req.format = kind
+    if kind == "json_object" and quirks.json_object_schema and isinstance(fmt.get("schema"), dict):
+        req.schema = fmt["schema"]
     if kind != "json_schema":
         return
     spec = fmt.get("json_schema")

@@ -123,7 +123,7 @@ async def _chat(request: web.Request) -> web.StreamResponse:
     raw = await request.read()
     if len(raw) > settings.max_body_bytes:
         raise ApiError(413, f"Request body exceeds {settings.max_body_bytes} bytes.", code="request_too_large")
-    req = parse_chat(parse_body(raw), settings.model if settings.strict_model else None)
+    req = parse_chat(parse_body(raw), settings.model if settings.strict_model else None, state.quirks)
     wait = state.window.admit(req.prompt_tokens)
     if wait is not None:
         state.stats.by_fault["ratelimit"] += 1

@@ -20,6 +20,15 @@ FAULT_KINDS: tuple[str, ...] = (
     "error_200",
 )
 _MIB = 1024 * 1024
+# What real servers do that OpenAI does not, measured against llama-cpp-python 0.3.36's server (SmolLM2-135M GGUF):
+# json_schema is a 500 ("Input should be 'text' or 'json_object'"), json_object takes a "schema" and constrains the
+# answer to it, and a list of content parts fails with a 500 (the GGUF's own template) or is dropped (--chat_format
+# chatml: 15 prompt tokens reached the model instead of 218).
+IMITATIONS: dict[str, dict[str, object]] = {
+    "openai": {},
+    "llama-cpp": {"json_schema": "refuse", "json_object_schema": True, "parts": "fail"},
+    "llama-cpp-chatml": {"json_schema": "refuse", "json_object_schema": True, "parts": "drop"},
+}
 
 
 class StubSettings(BaseModel):
@@ -48,6 +57,18 @@ class StubSettings(BaseModel):
     exam_seed: int = Field(default=0, description="mixed into every exam-mode draw (see exam.py)")
     continue_final_message: bool = Field(
         default=True, description="honour vLLM's continue_final_message (false: 400, as OpenAI)"
+    )
+    json_schema: Literal["honour", "refuse"] = Field(
+        default="honour",
+        description="response_format json_schema: apply it, or refuse it with the 500 llama-cpp-python's server sends",
+    )
+    json_object_schema: bool = Field(
+        default=False, description="apply a schema sent inside response_format json_object, as llama-cpp-python does"
+    )
+    parts: Literal["read", "drop", "fail"] = Field(
+        default="read",
+        description="message content given as a list of parts: read it; drop it without a word (llama-cpp-python's "
+        "chatml template: the model sees nothing of it); or fail with a 500 (its GGUF-template path)",
     )
     box_format: Literal["qwen", "norm1000"] = Field(
         default="qwen", description="box answers (prompts naming bbox_2d): qwen pixels of the resized image, or 0-1000"
@@ -79,6 +100,11 @@ class StubSettings(BaseModel):
     ratelimit_requests: int = Field(default=1_000_000, gt=0, description="requests allowed per rolling minute")
     ratelimit_tokens: int = Field(default=1_000_000_000, gt=0, description="tokens allowed per rolling minute")
     batch_delay_s: float = Field(default=0.05, ge=0, description="how long a batch stays 'validating'")
+
+    @classmethod
+    def like(cls, server: str, **values: object) -> StubSettings:
+        """Settings that imitate a real server's quirks (see `IMITATIONS`), with ``values`` on top."""
+        return cls.model_validate({**IMITATIONS[server], **values})
 
     @model_validator(mode="after")
     def _faults_fit(self) -> Self:

@@ -9,9 +9,11 @@ from typing import Any
 
 from remud_gen.errors import ConfigError
 from remud_gen.io import ReadReport, write_records
+from remud_gen.llm.capabilities import ENDPOINTS_FILE
 from remud_gen.llm.client import Client, Result
 from remud_gen.llm.dispatch import price_without_sending, resolve_all
 from remud_gen.llm.journal import Journal
+from remud_gen.llm.probe import ensure_now, use_cached
 from remud_gen.llm.request import ChatRequest, Message
 from remud_gen.llm.runner import Budget, RunStats
 from remud_gen.llm.settings import EndpointSettings
@@ -88,21 +90,30 @@ def run(
         return report
 
     schema_hint = read_text(folder / "json_schema_instruction.txt")
+    endpoints = work.root / ENDPOINTS_FILE
     with Journal(out_dir / "journal.jsonl") as journal:
         client = Client(endpoint, journal, api_key, schema_prompt=schema_hint)
         if dry_run:
+            use_cached(client, endpoints)
             return price_without_sending(client, _requests(jobs, work.root, settings), report)
+        # Before anything is spent: what the endpoint understands, and whether it takes the images of these jobs.
+        caps = ensure_now(client, endpoints, _image_tasks(jobs)) if jobs else None
+        if caps is not None:
+            report.notes.append(caps.line(endpoint.structured_output))
         with SampleSink(out_dir) as sink:
             collected = _Collected(samples=sink, failures=missing, keep_originals=settings.language == "both")
             stats = _generate(client, jobs, work.root, settings, endpoint, budget, progress, batch, collected)
             if collected.keep_originals and stats.stopped is None:
                 client = Client(endpoint, journal, api_key, schema_prompt=schema_hint)
+                if caps is not None:
+                    client.use(caps, endpoints)
                 more = _translate(client, folder, endpoint, budget, progress, batch, collected)
-                stats = _combine(stats, more)
+                stats = stats.merge(more)
             failures = sorted(collected.failures, key=lambda f: f.item)
             made = sink.write_sorted(samples_path)
     write_records(failures_path, failures)
-    report.items_out, report.failures = made, len(failures)
+    report.items_out = made
+    report.count_failures(f.error for f in failures)
     report.seconds, report.usage, report.stopped = stats.elapsed, stats.usage, stats.stopped
     report.stop_reason = stats.stop_reason
     if bad.bad_lines:
@@ -115,6 +126,7 @@ def run(
         counts={"jobs": len(jobs), "samples": made, "failures": len(failures)},
         timings={"seconds": round(stats.elapsed, 3)},
         usage=stats.as_dict(),
+        endpoint_probe=caps.as_dict() if caps is not None else None,
     )
     return report
 
@@ -232,22 +244,10 @@ def _translate(
     )
 
 
-def _combine(first: RunStats, second: RunStats) -> RunStats:
-    """Totals of two passes, for the summary and the manifest."""
-    first.total += second.total
-    first.done += second.done
-    first.ok += second.ok
-    first.failed += second.failed
-    first.cached += second.cached
-    first.sent += second.sent
-    first.retries += second.retries
-    first.usage = first.usage + second.usage
-    first.elapsed += second.elapsed
-    first.stopped = first.stopped or second.stopped
-    first.stop_reason = first.stop_reason or second.stop_reason
-    for kind, n in second.errors.items():
-        first.errors[kind] = first.errors.get(kind, 0) + n
-    return first
+def _image_tasks(jobs: list[Job]) -> str:
+    """The tasks among ``jobs`` that send images, named for a message ("" when none do)."""
+    kinds = sorted({job.task.kind for job in jobs if job.unit.images})
+    return f"the {', '.join(kinds)} task(s) (synthesize.tasks)" if kinds else ""
 
 
 def _with_images(jobs: list[Job], root: Path) -> tuple[list[Job], list[Failure]]:
