@@ -1,8 +1,8 @@
 """Page images as inputs: a JPG or PNG of a whole book page is a scanned page, not one figure.
 
 ReMUD's own pipeline turns books into page JPEGs (pdf2jpg); users bring the same. An image is a page when it is
-portrait, mostly paper, and carries lines of text (`looks_like_page`); a single picture (an ultrasound frame, a
-chart) stays one figure. `extract.images: page|figure` forces either. Page images of one folder numbered in
+portrait, mostly paper with margins, and carries lines of text (`looks_like_page`); a single picture (an ultrasound
+frame, a chart) stays one figure. `extract.images: page|figure` forces either. Page images of one folder numbered in
 sequence ("book_001.jpg", "book_002.jpg", ...) are the pages of one book (`page_books`), so a figure that runs on
 over a page break keeps its id; each is analysed exactly as a scanned PDF page is (`PageImages` gives them to the
 PDF path as one-page documents, each made when its page is read).
@@ -31,6 +31,7 @@ _MIN_SHORT = 360  # pixels: a page scanned at 50 dpi or more
 _SIDE = 800  # the page test looks at the page at this height
 _MIN_PAPER = 0.35  # share of the page at the paper's grey level
 _MIN_TEXT_ROWS = 4  # rows of glyphs that make text lines
+_MARGIN_INK = 0.05  # an edge band with less ink than this is a page margin
 
 
 def looks_like_page(path: Path) -> bool:
@@ -58,6 +59,8 @@ def _paper_with_text(grey: np.ndarray) -> bool:
     if np.count_nonzero(np.abs(grey.astype(np.int16) - paper) <= 24) < _MIN_PAPER * grey.size:
         return False
     ink = (grey.astype(np.int16) < paper - 70).astype(np.uint8)
+    if _clean_margins(ink) < 3:
+        return False  # a picture drawn to its edges (a framed diagram), not a page with margins
     count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     w, h = stats[1:count, 2], stats[1:count, 3]
     # Glyphs (or their strokes) of 7-16 pt text on a page 800 px tall: 3 to 24 px high, not wider than tall x 3.
@@ -67,6 +70,14 @@ def _paper_with_text(grey: np.ndarray) -> bool:
     centres = stats[1:count, 1][glyph] + h[glyph] // 2
     rows = np.bincount(centres // 6, minlength=grey.shape[0] // 6 + 1)
     return int(np.count_nonzero(rows >= 6)) >= _MIN_TEXT_ROWS
+
+
+def _clean_margins(ink: np.ndarray) -> int:
+    """How many of the four edge bands (3% of the side) are almost free of ink: a page has its margins (a scan may
+    darken one of them at the spine)."""
+    band = max(3, round(0.03 * ink.shape[0])), max(3, round(0.03 * ink.shape[1]))
+    edges = (ink[: band[0]], ink[-band[0] :], ink[:, : band[1]], ink[:, -band[1] :])
+    return sum(1 for edge in edges if edge.mean() < _MARGIN_INK)
 
 
 def page_books(paths: Iterable[Path], mode: ImagesMode) -> tuple[list[Path], dict[Path, tuple[Path, ...]]]:
@@ -106,13 +117,14 @@ def book_name(pages: Sequence[Path]) -> str:
 
 
 def page_dpi(path: Path) -> int:
-    """The resolution a page image was scanned at: its own record when that gives a book-sized page (6-16 inches
-    tall), else the height of a typical book page (10.5 inches) in its pixels. Layout distances are measured in
-    points, so a page must be given its real size, whatever the scanner wrote or left out."""
+    """The resolution a page image was scanned at: its own record when that gives a book-sized page (7-12.5 inches
+    tall; many files carry a meaningless 72), else the height of a typical book page (10.5 inches) in its pixels.
+    Layout distances are measured in points, so a page must be given its real size, whatever the scanner wrote or
+    left out."""
     with Image.open(path) as im:
         height = im.height
         recorded = im.info.get("dpi", (0, 0))[1] if isinstance(im.info.get("dpi"), tuple) else 0
-    if recorded and 6 <= height / float(recorded) <= 16:
+    if recorded and 7 <= height / float(recorded) <= 12.5:
         return max(36, min(600, round(float(recorded))))
     return max(36, min(600, round(height / 10.5)))
 

@@ -11,6 +11,7 @@ All thresholds are relative to the page's shorter side, so the result does not d
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -27,7 +28,9 @@ IntBox = tuple[int, int, int, int]
 INK_DELTA = 40  # colour distance from the page background that counts as ink (above scan noise and JPEG ringing)
 FAINT_DELTA = 14  # distance that still counts as "not page": pale rims of frames
 FRAMED = 0.45  # frames found by image analysis whose hull covers this share of a layout block are its panels
+RESIDUAL = 0.01  # ... and the block's ink beyond them is at most this share of their area
 ALONE_SCORE = 0.7  # a layout block with no frame inside needs this confidence (lines of text can pass for less)
+DRAWN = 0.005  # ... and ink outside its text lines on at least this share of it
 _LAYOUT = {"figure": "layout", "table": "layout-table"}  # a layout block's kind -> its regions' source
 
 
@@ -97,12 +100,12 @@ def with_layout(
 ) -> list[tuple[IntBox, str]]:
     """Image-analysis regions reconciled with the layout model's figure and table blocks; each with its source.
 
-    A layout block, trimmed to its ink (the model's boxes are loose), is a whole figure (a chart, a diagram, frames
-    with their axes and labels) unless image analysis explains it better: when the frames found inside it span
-    most of it they are its panels and stay as they are, and a block holding a caption, an atlas title or a legend
-    has run several figures together (the model sees a column of stacked frames under their titles as one block)
-    and is not used. A block with no frame inside needs more confidence and must not be a banner or a text panel
-    (`remud_gen.extract.solid.is_decoration`). Otherwise the block replaces the regions inside it.
+    A layout block, trimmed to the ink that is its own (the model's boxes are loose), is a whole figure (a chart, a
+    diagram, frames with their axes and labels) unless image analysis explains it better: when the frames found
+    inside it span most of it and nothing else is drawn there, they are its panels and stay as they are; a block
+    holding a caption, an atlas title or a legend has run several figures together (the model sees a column of
+    stacked frames under their titles as one block) and is not used. A block with no frame inside must be a drawing
+    (`_drawn`). Otherwise the block replaces the regions inside it.
 
     Returns:
         Regions, top to bottom, with their source: "detected" (image analysis), "layout" or "layout-table" (the
@@ -110,25 +113,26 @@ def with_layout(
     """
     titles = [line.box for line in lines if _titles(line.text)]
     text = _text_mask(image.shape, [line.box for line in lines])
-    ink = _ink(image)
+    parts = _InkParts(image)
     taken: set[int] = set()
     panels: set[int] = set()
     found: list[tuple[IntBox, str]] = []
     for block in sorted(blocks, key=lambda b: -b.score):
-        box = _trimmed(ink, block.box)
-        if box is None or any(_centre_inside(t, block.box) for t in titles):
+        own = parts.within(block.box)
+        if own is None or any(_centre_inside(t, block.box) for t in titles):
             continue
+        box = own.box
         if any(_overlap(box, kept) >= 0.5 for kept, _ in found):
             continue
         inner = [i for i, r in enumerate(regions) if _overlap(r, box) >= 0.5]
-        if inner and _area(_hull([regions[i] for i in inner])) >= FRAMED * _area(box):
+        if inner and _explained(own, [regions[i] for i in inner]):
             panels.update(inner)
             continue
         if panels.intersection(inner):
             continue  # frames a better block already showed to be panels
         if any(_overlap(box, regions[i]) >= 0.8 for i in range(len(regions)) if i not in inner):
             continue  # the block is a part of a frame image analysis found whole
-        if not inner and (block.score < ALONE_SCORE or is_decoration(image, text, box)):
+        if not inner and not _drawn(image, own, text, block.score):
             continue
         taken.update(inner)
         x0, y0, x1, y1 = _hull([box, *(regions[i] for i in inner)])
@@ -137,25 +141,70 @@ def with_layout(
     return sorted(found, key=lambda t: (t[0][1], t[0][0]))
 
 
-def _ink(image: np.ndarray) -> np.ndarray:
-    """Pixels clearly off the page background (after a median filter against scan noise)."""
-    rgb = cv2.medianBlur(np.ascontiguousarray(image), 3)
-    return np.asarray(np.abs(rgb.astype(np.int16) - _background(rgb)).max(axis=2) > INK_DELTA)
+@dataclass(frozen=True)
+class _BlockInk:
+    """The ink of one layout block (pieces lying mostly inside it), trimmed: `mask` covers `box`."""
+
+    box: IntBox
+    mask: np.ndarray
 
 
-def _trimmed(ink: np.ndarray, box: Box) -> IntBox | None:
-    """`box` shrunk to the rows and columns that hold ink (two pixels or more); None when it holds none."""
-    height, width = ink.shape
-    x0, y0 = max(0, int(box[0])), max(0, int(box[1]))
-    x1, y1 = min(width, round(box[2])), min(height, round(box[3]))
-    sub = ink[y0:y1, x0:x1]
-    if sub.size == 0:
-        return None
-    rows = np.flatnonzero(np.count_nonzero(sub, axis=1) >= 2)
-    cols = np.flatnonzero(np.count_nonzero(sub, axis=0) >= 2)
-    if len(rows) < 2 or len(cols) < 2:
-        return None
-    return (x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1)
+class _InkParts:
+    """The page's ink as connected pieces, so a block can keep the pieces that are its own: a banner or a line of
+    text the model's loose box clips is not part of the figure, and does not widen it."""
+
+    def __init__(self, image: np.ndarray) -> None:
+        rgb = cv2.medianBlur(np.ascontiguousarray(image), 3)
+        ink = (np.abs(rgb.astype(np.int16) - _background(rgb)).max(axis=2) > INK_DELTA).astype(np.uint8)
+        _, self.labels, self.stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+
+    def within(self, box: Box) -> _BlockInk | None:
+        """The block's own ink, trimmed to the rows and columns holding it; None when it holds none."""
+        height, width = self.labels.shape
+        x0, y0 = max(0, int(box[0])), max(0, int(box[1]))
+        x1, y1 = min(width, round(box[2])), min(height, round(box[3]))
+        crop = self.labels[y0:y1, x0:x1]
+        ids = np.unique(crop)
+        ids = ids[ids > 0]
+        if not len(ids):
+            return None
+        sx, sy, sw, sh = (self.stats[ids, k].astype(np.int64) for k in range(4))
+        inside_w = np.clip(np.minimum(sx + sw, x1) - np.maximum(sx, x0), 0, None)
+        inside_h = np.clip(np.minimum(sy + sh, y1) - np.maximum(sy, y0), 0, None)
+        own = ids[inside_w * inside_h >= 0.8 * sw * sh]
+        mask = np.isin(crop, own)
+        rows = np.flatnonzero(np.count_nonzero(mask, axis=1) >= 2)
+        cols = np.flatnonzero(np.count_nonzero(mask, axis=0) >= 2)
+        if len(rows) < 2 or len(cols) < 2:
+            return None
+        trimmed = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        return _BlockInk(
+            (x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1), trimmed
+        )
+
+
+def _drawn(image: np.ndarray, own: _BlockInk, text: np.ndarray, score: float) -> bool:
+    """Whether a block with no frame inside is a drawing: confidently found, not a banner or a plain bar, and with
+    ink outside its text lines (boxes, arrows, axes); a diagram of labelled boxes is mostly text, a paragraph
+    the model took for a figure is nothing else."""
+    if score < ALONE_SCORE or is_decoration(image, np.zeros_like(text), own.box):
+        return False
+    x0, y0, x1, y1 = own.box
+    lines = own.mask & (text[y0:y1, x0:x1] == 0)
+    return bool(np.count_nonzero(lines) >= DRAWN * _area(own.box))
+
+
+def _explained(own: _BlockInk, frames: list[IntBox]) -> bool:
+    """Whether `frames` are all there is to a block: they span most of it and it holds next to no ink beside them
+    (labels, axes, plotted lines). A row of charts whose plot areas image analysis took for frames is not."""
+    if _area(_hull(frames)) < FRAMED * _area(own.box):
+        return False
+    outside = own.mask.copy()
+    bx, by = own.box[0], own.box[1]
+    pad = max(2, round(0.005 * min(outside.shape)))
+    for x0, y0, x1, y1 in frames:
+        outside[max(0, y0 - by - pad) : max(0, y1 - by + pad), max(0, x0 - bx - pad) : max(0, x1 - bx + pad)] = False
+    return bool(np.count_nonzero(outside) <= RESIDUAL * sum(_area(f) for f in frames))
 
 
 def _hull(boxes: Sequence[Box]) -> Box:
