@@ -57,8 +57,19 @@ class WorkDir:
         return data
 
     def stage_dir(self, stage: str) -> Path:
+        """WORK/<stage>, created if needed.
+
+        Raises:
+            WorkDirError: the folder cannot be created or written (a read-only place, a file where a folder should be).
+        """
         path = self.root / stage
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WorkDirError(
+                f"cannot write the work directory {self.root} ({exc.strerror or exc}); choose a folder you can write "
+                "with -o"
+            ) from exc
         return path
 
     def require(self, *paths: Path, hint: str) -> None:
