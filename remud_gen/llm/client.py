@@ -27,11 +27,14 @@ from remud_gen.llm.errors import (
     APIError,
     BadResponse,
     RequestFailed,
+    Unusable,
     backoff,
     describe,
+    glimpse,
     is_connection_failure,
     is_retryable,
     retry_after,
+    unusable,
 )
 from remud_gen.llm.fleet import Server, check_reachable
 from remud_gen.llm.journal import Answer, Journal
@@ -114,6 +117,8 @@ class Client:
         self._formats: dict[tuple[str, int], _Format] = {}  # response_format objects by (name, schema id)
         self.sent = 0
         self.retries = 0
+        # Until the endpoint has sent one JSON answer, a failure may say it is no chat API at all (`unusable`).
+        self.answered = False
 
     async def aclose(self) -> None:
         for server in self.servers:
@@ -207,7 +212,7 @@ class Client:
         # event-loop time a request, measured); a retryable failure waits as asked, then tenacity runs the retries.
         try:
             return await self._once(req, key), 1
-        except (APIError, BadResponse) as exc:
+        except (APIError, BadResponse, Unusable) as exc:
             if not is_retryable(exc) or self.settings.max_retries == 0:
                 kind, message = describe(exc)
                 raise RequestFailed(kind, message, attempts=1) from exc
@@ -226,7 +231,7 @@ class Client:
                     tries += 1
                     self.retries += 1
                     return await self._once(req, key), tries
-        except (APIError, BadResponse) as exc:
+        except (APIError, BadResponse, Unusable) as exc:
             kind, message = describe(exc)
             raise RequestFailed(kind, message, attempts=tries) from exc
         raise RequestFailed("no_attempt", "no attempt was made", attempts=tries)  # pragma: no cover
@@ -253,6 +258,9 @@ class Client:
             content, headers = await server.post(self.encode(self.body(req)), key)
         except APIError as exc:
             server.note(not is_connection_failure(exc))
+            found = self._unusable(exc, server)
+            if found is not None:
+                raise found from exc
             raise
         finally:
             server.inflight -= 1
@@ -261,15 +269,28 @@ class Client:
         try:
             body = json.loads(content)
         except ValueError as exc:
-            raise BadResponse(f"the endpoint answered 200 with a body that is not JSON ({exc})") from exc
+            # JSON cut off half way is a broken answer, worth a retry; a page or plain text is another kind of server
+            seen = "" if content.lstrip()[:1] in (b"{", b"[") else glimpse(headers, content)
+            bad = BadResponse(f"the endpoint answered 200 with a body that is not JSON ({exc})", seen)
+            raise self._unusable(bad, server) or bad from exc
         if not isinstance(body, dict):
             raise BadResponse("the endpoint answered 200 with JSON that is not a chat completion")
+        self.answered = True
         if not body.get("choices"):
             # Gateways (OpenRouter, LiteLLM proxies) report an upstream failure as 200 {"error": {...}}: keep its words.
             error = body.get("error")
             said = error.get("message") if isinstance(error, dict) else error
             raise BadResponse(f"the endpoint answered 200 without choices ({said or 'no error given'})")
         return _answer(key, req.item, body)
+
+    def _unusable(self, exc: Exception, server: Server) -> Unusable | None:
+        """What ``exc`` shows about the whole endpoint while nothing has been answered yet (`errors.unusable`): once
+        every server of the fleet has shown it the stage stops; until then the request is retried on another."""
+        found = None if self.answered else unusable(exc, server.chat_url, self.settings.timeout_s)
+        if found is None:
+            return None
+        server.unusable = True
+        return found if all(s.unusable for s in self.servers) else None
 
     def _pick(self) -> Server:
         now = time.monotonic()

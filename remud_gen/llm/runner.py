@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from remud_gen.llm.client import Client, Result, Slot
+from remud_gen.llm.errors import auth_message, is_auth_failure
 from remud_gen.llm.request import ChatRequest, estimate_tokens
 from remud_gen.llm.settings import EndpointSettings, Price
 from remud_gen.records import Usage
@@ -132,11 +133,14 @@ async def run_requests(
             stats.failed += 1
             stats.errors[result.error or "error"] = stats.errors.get(result.error or "error", 0) + 1
         streak.see(result)
-        if streak.broken and not stop.is_set():
-            stop.set()
-            stats.stopped = "endpoint"
-            said = f"{result.error}: {result.message}"
-            stats.stop_reason = f"{STREAK} requests in a row failed with {said}{_hint(result)}"
+        if not result.ok and not stop.is_set():
+            reason = _stop_at_once(result, settings)
+            if reason is None and streak.broken:
+                reason = f"{STREAK} requests in a row failed with {result.error}: {result.message}{_hint(result)}"
+            if reason is not None:
+                stop.set()
+                stats.stopped = "endpoint"
+                stats.stop_reason = reason
         stats.sent, stats.retries = client.sent, client.retries
         stats.elapsed = time.monotonic() - stats.started
         on_result(result, used)
@@ -209,6 +213,18 @@ STREAK = 20
 # of the loop (every answer ready in it parsed first), which at high load starved the free slots.
 _TURN_S = 0.001
 _CONFIG_ERRORS = frozenset({"http_400", "http_401", "http_403", "http_404"})
+
+
+def _stop_at_once(result: Result, settings: EndpointSettings) -> str | None:
+    """Why one failure stops the stage: a refused key, or an endpoint that is no chat API (`errors.unusable`)."""
+    if result.error in _UNUSABLE:
+        return result.message
+    if is_auth_failure(result.error, result.message):
+        return auth_message(", ".join(settings.base_url), f"{result.error}: {result.message}", settings.api_key_env)
+    return None
+
+
+_UNUSABLE = frozenset({"not_openai", "no_answer"})
 
 
 def _hint(result: Result) -> str:
