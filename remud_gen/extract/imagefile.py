@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import functools
 import json
+import math
 import warnings as pywarnings
 from pathlib import Path
 
@@ -31,13 +32,15 @@ from remud_gen.extract.ultrasound import ultrasound_score
 from remud_gen.records import Document, Figure
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"})
+_SCORE_PIXELS = 4_000_000
 _FILE_KEYS = ("file", "filename", "file_name", "image", "name", "path")
 _CAPTION_KEYS = ("caption", "text", "description", "findings")
 _LABEL_KEYS = ("label", "class", "category", "diagnosis")
 
 
 def load_rgb(path: Path, max_pixels: int) -> tuple[np.ndarray, str]:
-    """(H, W, 3) uint8 pixels and PIL's format name; InputError for unreadable or oversized images."""
+    """(H, W, 3) uint8 pixels, and PIL's format name when the file's own bytes can stand for them as they are (plain
+    8-bit RGB or grey; "" for CMYK, alpha, 16-bit, palettes); InputError for unreadable or oversized images."""
     try:
         # PIL's own guard follows ours (it refuses at twice its limit, before reading any pixel).
         Image.MAX_IMAGE_PIXELS = max_pixels
@@ -50,7 +53,7 @@ def load_rgb(path: Path, max_pixels: int) -> tuple[np.ndarray, str]:
                         f"{path.name}: image is {w}x{h} pixels, over the {max_pixels:,} limit "
                         "(raise extract.max_image_pixels if it is genuine)"
                     )
-                fmt = im.format or ""
+                fmt = (im.format or "") if im.mode in ("RGB", "L") and "transparency" not in im.info else ""
                 im.seek(0)
                 rgb = _to_rgb(im)
     except InputError:
@@ -75,7 +78,7 @@ def _to_rgb(im: Image.Image) -> np.ndarray:
         rgba = im.convert("RGBA")
         bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return np.asarray(Image.alpha_composite(bg, rgba).convert("RGB"))
-    return np.asarray(im.convert("RGB"))
+    return np.asarray(im if im.mode == "RGB" else im.convert("RGB"))  # converting RGB to RGB is one more copy
 
 
 @functools.lru_cache(maxsize=32)
@@ -130,12 +133,16 @@ def extract_image(path: Path, work: Path, settings: ExtractSettings, sha: str) -
         caption = f"{caption}\nLabel: {label}".strip()
     if fmt == "JPEG" and path.suffix.lower() in (".jpg", ".jpeg"):
         rel = store(work, path.read_bytes(), "jpg")  # keep the original bytes: re-encoding a JPEG only loses
+    elif fmt == "PNG" and path.suffix.lower() == ".png":
+        rel = store(work, path.read_bytes())  # lossless already; re-encoding a large one cost as much again in memory
     else:
         rel = store(work, png_bytes(rgb))
     h, w = rgb.shape[:2]
     cjk = sum(1 for c in caption if "\u4e00" <= c <= "\u9fff")
     language = settings.language if settings.language != "auto" else ("zh" if cjk > len(caption) * 0.15 else "en")
-    score = ultrasound_score(rgb, caption)
+    # a photograph's texture statistics need no more than a few million pixels (a 14000 x 14000 scan has 196 million)
+    step = max(1, math.ceil(math.sqrt(h * w / _SCORE_PIXELS)))
+    score = ultrasound_score(np.ascontiguousarray(rgb[::step, ::step]) if step > 1 else rgb, caption)
     figure = Figure(
         figure_key=f"{sha[:12]}-p1-0",
         doc=path.name,
