@@ -181,6 +181,14 @@ class Client:
         assert last is not None
         return last
 
+    def shared(self, req: ChatRequest, key: str, first: Result) -> Result:
+        """The result of ``req`` from ``first``, the result of an identical request sent in this run (nothing paid)."""
+        if first.answer is None:
+            return Result(req, key, error=first.error, message=first.message)
+        result = self.accept(req, key, first.answer, attempts=0)
+        result.cached = True
+        return result
+
     def accept(self, req: ChatRequest, key: str, answer: Answer, attempts: int) -> Result:
         if not answer.content.strip():
             return Result(

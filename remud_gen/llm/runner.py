@@ -147,7 +147,11 @@ async def run_requests(
         if progress is not None:
             progress(stats)
 
-    async def work(req: ChatRequest) -> None:
+    # Requests on the wire by key, with the identical requests that came after them: those are not sent again
+    # (one payment per body and run) but wait for the first one's answer.
+    waiting: dict[str, list[ChatRequest]] = {}
+
+    async def work(req: ChatRequest, key: str) -> None:
         slot = Slot(slots, held=True)  # the dispatcher acquired it
         try:
             try:
@@ -155,7 +159,10 @@ async def run_requests(
             except Exception as exc:  # a bug or an unforeseen server reply must fail the item, never lose it
                 result = Result(req, "", error=type(exc).__name__, message=str(exc)[:500] or type(exc).__name__)
             finish(result)
+            for copy in waiting.pop(key, ()):
+                finish(client.shared(copy, key, result))
         finally:
+            waiting.pop(key, None)
             slot.release()
 
     def on_sigint() -> None:
@@ -179,6 +186,11 @@ async def run_requests(
                 stats.stopped = "max-cost"
                 break
             dispatched += 1
+            key = req.key(settings.model)
+            copies = waiting.get(key)
+            if copies is not None:
+                copies.append(req)
+                continue
             cached = client.from_journal(req)
             if cached is not None:
                 finish(cached)
@@ -194,7 +206,8 @@ async def run_requests(
             if stop.is_set():
                 slots.release()
                 break
-            task = loop.create_task(work(req))
+            waiting[key] = []
+            task = loop.create_task(work(req, key))
             inflight.add(task)
             task.add_done_callback(inflight.discard)
             if loop.time() - turn > _TURN_S:
