@@ -171,6 +171,14 @@ class Failure(Record):
         return redact(text) if text else text
 
 
+class StageWarning(Record):
+    """A part of one input a stage could not use, worked around (a damaged page skipped, a duplicate file used once)."""
+
+    item: str
+    stage: str
+    message: str
+
+
 class JudgeScores(Record):
     faithfulness: int
     image_text_consistency: int | None = None
