@@ -187,6 +187,29 @@ def _memory(sec: Section, root: Path, atlas: list[Path], sizes: tuple[int, int])
     return {str(k): v for k, v in out.items()}
 
 
+def _malformed(sec: Section, root: Path) -> dict[str, Any]:
+    """Issue 14: the damaged-PDF batch in one process: peak RSS (its files come one after another, so memory that
+    is not given back after each one shows here)."""
+    folder = CORPUS / "malformed"
+    if not folder.is_dir():
+        sec.add(Result(sec.name, "damaged PDFs: peak RSS", None, "", "", None, f"{folder} missing"))
+        return {}
+    work = root / "malformed"
+    import shutil
+
+    shutil.rmtree(work, ignore_errors=True)
+    proc: Proc = run([REMUD, "extract", str(folder), "-o", str(work), "--workers", "1"])
+    entry = json.loads((work / "manifest.json").read_text())["stages"]["extract"]
+    counts, seconds = entry["counts"], float(entry["timings"]["seconds"])
+    peak = round(proc.peak_rss_mb, 1)
+    note = (
+        f"{len(list(folder.glob('*.pdf')))} PDFs (--workers 1) in {seconds:.1f} s: {counts['documents']} read, "
+        f"{counts['failures']} named failures, {counts.get('warnings', 0)} warnings; exit {proc.returncode}"
+    )
+    sec.add(Result(sec.name, "damaged PDFs (corpus/malformed): peak RSS", peak, "MB", "< 600 MB", peak < 600, note))
+    return {"peak_rss_mb": peak, "seconds": seconds, "counts": counts}
+
+
 def extract_bench(root: Path, scale: float) -> Section:
     """Born-digital (generated atlas, en_papers), scanned (rasterised atlas, zh_scanned) and a long document."""
     quick = scale < 1.0
@@ -209,6 +232,7 @@ def extract_bench(root: Path, scale: float) -> Section:
     if strips.exists():
         scanned.append(subset(strips, root / "zh_ccitt_strips.pdf", 1))
     raw["scanned"] = _scanned(sec, root, scanned, multi_process=not quick)
+    raw["malformed"] = _malformed(sec, root)
     # issue 3: memory stays flat on a 1,000-page book
     raw["memory"] = _memory(sec, root, atlas[:2], (25, 100) if quick else (50, 1000))
     sec.raw = raw
