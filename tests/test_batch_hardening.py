@@ -15,12 +15,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from chunk_work import chunks_only
 from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
 from remud_gen.cli import app
-from remud_gen.io import write_records
-from remud_gen.records import Chunk
 from remud_gen.sample import write_sample
 from remud_gen.stub import BackgroundStub
 
@@ -151,14 +150,7 @@ def test_identical_requests_in_one_run_are_sent_once(tmp_path: Path) -> None:
         "as a complex collection with internal echoes and posterior enhancement."
     )
     # a generated book whose sections repeat: 12 chunks, 4 distinct texts
-    chunks = [
-        Chunk(chunk_id=f"doc-c{i}", doc="doc.pdf", page_start=1, page_end=1, text=text.format(i=i % 4), language="en")
-        for i in range(12)
-    ]
-    work = tmp_path / "w"
-    write_records(work / "extract" / "chunks.jsonl", chunks)
-    write_records(work / "extract" / "figures.jsonl", [])
-    write_records(work / "extract" / "documents.jsonl", [])
+    work = chunks_only(tmp_path / "w", [text.format(i=i % 4) for i in range(12)])
     with BackgroundStub(latency_s=0.05) as stub:
         args = ["synthesize", str(work), "--base-url", stub.base_url, "--task", "qa", "--concurrency", "8"]
         result = runner.invoke(app, args)
@@ -205,22 +197,11 @@ def test_a_document_name_that_is_html_stays_text_in_the_dataset_card(tmp_path: P
 
 
 def test_what_a_killed_run_left_behind_is_gone_after_a_rerun(tmp_path: Path) -> None:
-    chunks = [
-        Chunk(
-            chunk_id=f"doc-c{i}",
-            doc="doc.pdf",
-            page_start=1,
-            page_end=1,
-            text=f"Item {i}. The kidney is 9 to 12 cm long in adults; the renal cortex is hypoechoic to the liver, and "
-            "the sinus fat is echogenic. Hydronephrosis shows as a dilated, fluid-filled collecting system.",
-            language="en",
-        )
-        for i in range(120)
-    ]
-    work = tmp_path / "w"
-    write_records(work / "extract" / "chunks.jsonl", chunks)
-    write_records(work / "extract" / "figures.jsonl", [])
-    write_records(work / "extract" / "documents.jsonl", [])
+    text = (
+        "Item {i}. The kidney is 9 to 12 cm long in adults; the renal cortex is hypoechoic to the liver, and the sinus "
+        "fat is echogenic. Hydronephrosis shows as a dilated, fluid-filled collecting system."
+    )
+    work = chunks_only(tmp_path / "w", [text.format(i=i) for i in range(120)])
     with BackgroundStub(latency_s=0.05) as stub:
         args = ["synthesize", str(work), "--base-url", stub.base_url, "--task", "qa", "--concurrency", "4"]
         proc = subprocess.Popen([*CLI, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from chunk_work import chunks_only
 from local_app import served
 from typer.testing import CliRunner, Result
 
 from remud_gen.cli import app
-from remud_gen.io import write_records
-from remud_gen.records import Chunk
 
 runner = CliRunner()
 KEY = "sk-test-not-a-real-key-0123456789"  # what conftest puts in OPENAI_API_KEY
@@ -29,14 +28,7 @@ MODELS = {"object": "list", "data": [{"id": "m", "object": "model"}]}
 
 
 def work_with_chunks(root: Path, n: int = 6) -> Path:
-    chunks = [
-        Chunk(chunk_id=f"doc-c{i}", doc="doc.pdf", page_start=1, page_end=1, text=TEXT.format(i=i), language="en")
-        for i in range(n)
-    ]
-    write_records(root / "extract" / "chunks.jsonl", chunks)
-    write_records(root / "extract" / "figures.jsonl", [])
-    write_records(root / "extract" / "documents.jsonl", [])
-    return root
+    return chunks_only(root, [TEXT.format(i=i) for i in range(n)])
 
 
 def synthesize(work: Path, url: str, config: str = "") -> Result:

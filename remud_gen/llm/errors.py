@@ -102,6 +102,15 @@ class Unusable(Exception):
         self.message = message
 
 
+def is_json(text: str | bytes) -> bool:
+    """Whether ``text`` is one JSON document."""
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
 def glimpse(headers: Mapping[str, str], content: bytes) -> str:
     """A body as a user can recognise it: its content type and first bytes."""
     kind = headers.get("content-type") or "no content type"

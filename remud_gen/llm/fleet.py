@@ -6,7 +6,6 @@ for want of a connection or with 5xx is rested for a while.
 
 from __future__ import annotations
 
-import json
 import time
 import urllib.parse
 import urllib.request
@@ -22,6 +21,7 @@ from remud_gen.llm.errors import (
     auth_message,
     describe,
     glimpse,
+    is_json,
 )
 from remud_gen.llm.settings import EndpointSettings
 
@@ -169,7 +169,7 @@ async def check_reachable(servers: list[Server], timeout_s: float = 10.0) -> Non
         url = server.base_url.rstrip("/") + "/models"
         try:
             status, headers, content = await server.probe(url, timeout_s)
-            if status < 300 and not _is_json(content):
+            if status < 300 and not is_json(content):
                 # a web server or a captive portal answering every path: it is up, but no OpenAI-style API
                 raise EndpointError(
                     f"GET {url} answered {status} with {glimpse(headers, content)}: not an OpenAI-style JSON body, "
@@ -193,11 +193,3 @@ async def check_reachable(servers: list[Server], timeout_s: float = 10.0) -> Non
         "cannot reach the model endpoint (" + "; ".join(errors) + "); check base_url / --base-url and that the "
         "server is running"
     )
-
-
-def _is_json(content: bytes) -> bool:
-    try:
-        json.loads(content)
-    except ValueError:
-        return False
-    return True
