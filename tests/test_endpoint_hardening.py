@@ -33,7 +33,7 @@ def work_with_chunks(root: Path, n: int = 6) -> Path:
 
 def synthesize(work: Path, url: str, config: str = "") -> Result:
     cfg = work.parent / "c.yaml"
-    cfg.write_text("endpoint:\n  backoff_base_s: 0.01\n  concurrency: 2\n" + config)
+    cfg.write_text("endpoint:\n  backoff_base_s: 0.01\n  concurrency: 2\n" + config)  # later keys win
     args = ["synthesize", str(work), "--base-url", url, "--model", "m", "--task", "qa", "-c", str(cfg)]
     return runner.invoke(app, args)
 
@@ -165,4 +165,30 @@ def test_the_manifest_names_the_keys_variable_not_the_key(tmp_path: Path, stub: 
     assert result.exit_code == 0, result.stderr
     endpoint = json.loads((work / "manifest.json").read_text())["stages"]["synthesize"]["config"]["endpoint"]
     assert endpoint["api_key_env"] == "OPENAI_API_KEY"
+    assert_no_key(work, result)
+
+
+def test_a_request_left_unanswered_later_is_told_as_it_happens(tmp_path: Path) -> None:
+    closing = asyncio.Event()
+    answered: list[int] = []
+
+    async def first_then_silent(request: web.Request) -> web.Response:
+        if not answered:
+            answered.append(1)
+            choice = {"index": 0, "message": {"role": "assistant", "content": "no JSON"}, "finish_reason": "stop"}
+            return web.json_response({"id": "c1", "object": "chat.completion", "choices": [choice]})
+        await closing.wait()  # every later request: never answered while the test runs
+        return web.json_response({})
+
+    async def close(application: web.Application) -> None:
+        closing.set()
+
+    application, _ = app_with(first_then_silent)
+    application.on_shutdown.append(close)
+    work = work_with_chunks(tmp_path / "w", n=3)
+    config = "  timeout_s: 1\n  max_retries: 1\n  max_reasks: 0\n  concurrency: 1\n"
+    with served(application) as url:
+        result = synthesize(work, url, config)
+    assert result.exit_code == 1, result.stderr
+    assert "no answer within 1 s (endpoint.timeout_s)" in " ".join(result.stderr.split())
     assert_no_key(work, result)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from remud_gen.llm.errors import (
     APIError,
+    APITimeoutError,
     BadResponse,
     RequestFailed,
     Unusable,
@@ -119,6 +121,7 @@ class Client:
         self.retries = 0
         # Until the endpoint has sent one JSON answer, a failure may say it is no chat API at all (`unusable`).
         self.answered = False
+        self.on_timeout: Callable[[], None] | None = None  # called when an attempt got no answer in timeout_s
 
     async def aclose(self) -> None:
         for server in self.servers:
@@ -250,6 +253,8 @@ class Client:
 
     def _delay(self, exc: BaseException | None, attempt: int) -> float:
         """How long to wait after failed attempt number ``attempt``: the server's Retry-After, else a backoff."""
+        if isinstance(exc, APITimeoutError) and self.on_timeout is not None:
+            self.on_timeout()  # said now, not after the last of its retries
         asked = retry_after(exc) if exc else None
         if asked is not None:
             return min(asked, self.settings.backoff_max_s * 5)

@@ -39,6 +39,8 @@ class RunStats:
     stopped: str | None = None  # "interrupted", "limit", "max-cost" or "endpoint" when the run ended early
     stop_reason: str = ""  # for "endpoint": the server's own words
     errors: dict[str, int] = field(default_factory=dict)
+    timeouts: int = 0  # attempts that got no answer within timeout_s (and were retried)
+    notices: list[str] = field(default_factory=list)  # for the user while the run goes on
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -55,6 +57,7 @@ class RunStats:
             "seconds": round(self.elapsed, 3),
             "stopped": self.stopped,
             "errors": self.errors,
+            "timeouts": self.timeouts,
         }
 
 
@@ -165,6 +168,18 @@ async def run_requests(
             waiting.pop(key, None)
             slot.release()
 
+    def timed_out() -> None:
+        stats.timeouts += 1
+        if stats.timeouts in _TOLD_AT:
+            stats.notices.append(
+                f"{stats.timeouts} request(s) got no answer within {settings.timeout_s:g} s (endpoint.timeout_s) and "
+                "are sent again; a slow model needs a larger endpoint.timeout_s"
+            )
+            if progress is not None:
+                progress(stats)
+
+    client.on_timeout = timed_out
+
     def on_sigint() -> None:
         if stop.is_set():
             hard_stop.set()
@@ -220,6 +235,7 @@ async def run_requests(
 
 
 STREAK = 20
+_TOLD_AT = frozenset({1, 10, 100, 1000, 10_000})  # timeouts are told as they happen, but not each one
 # The dispatcher builds requests for at most this long before letting the ones it created start. A request's bytes
 # leave in its task's first step, so building a whole wave of 256 first (~80 ms) delayed every byte of it and kept the
 # server's work from overlapping ours; yielding after every request instead made each dispatch wait for a full turn
