@@ -120,18 +120,17 @@ def _claim(folder: Path) -> None:
         WorkDirError: another remud-gen process is writing the same folder.
     """
     key = folder.resolve()
-    if key in _claimed:
-        return
-    # beside the folder, not in it: WORK/dataset is handed on as it is
-    fd = os.open(folder.parent / f".{folder.name}.lock", os.O_RDWR | os.O_CREAT, 0o666)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        os.close(fd)
-        raise WorkDirError(
-            f"another remud-gen run is writing {folder}; wait for it to finish, or use another -o folder"
-        ) from exc
-    _claimed[key] = fd
+    if key not in _claimed:
+        # beside the folder, not in it: WORK/dataset is handed on as it is
+        fd = os.open(folder.parent / f".{folder.name}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            raise WorkDirError(
+                f"another remud-gen run is writing {folder}; wait for it to finish, or use another -o folder"
+            ) from exc
+        _claimed[key] = fd
     for leftover in folder.rglob(".*.tmp"):
         with contextlib.suppress(OSError):
             leftover.unlink()
