@@ -192,6 +192,51 @@ def _memory(sec: Section, root: Path, atlas: list[Path], sizes: tuple[int, int])
     return {str(k): v for k, v in out.items()}
 
 
+def _malformed(sec: Section, root: Path) -> dict[str, Any]:
+    """Issue 14: the damaged-PDF batch in one process: peak RSS (its files come one after another, so memory that
+    is not given back after each one shows here)."""
+    folder = CORPUS / "malformed"
+    if not folder.is_dir():
+        sec.add(Result(sec.name, "damaged PDFs: peak RSS", None, "", "", None, f"{folder} missing"))
+        return {}
+    work = root / "malformed"
+    import shutil
+
+    shutil.rmtree(work, ignore_errors=True)
+    proc: Proc = run([REMUD, "extract", str(folder), "-o", str(work), "--workers", "1"])
+    entry = json.loads((work / "manifest.json").read_text())["stages"]["extract"]
+    counts, seconds = entry["counts"], float(entry["timings"]["seconds"])
+    peak = round(proc.peak_rss_mb, 1)
+    note = (
+        f"{len(list(folder.glob('*.pdf')))} PDFs (--workers 1) in {seconds:.1f} s: {counts['documents']} read, "
+        f"{counts['failures']} named failures, {counts.get('warnings', 0)} warnings; exit {proc.returncode}"
+    )
+    sec.add(Result(sec.name, "damaged PDFs (corpus/malformed): peak RSS", peak, "MB", "< 600 MB", peak < 600, note))
+    # one image file within extract.max_image_pixels that is large: 14000 x 14000 (588 MB as 8-bit RGB)
+    from PIL import Image, ImageDraw
+
+    big = root / "big-image"
+    big.mkdir(parents=True, exist_ok=True)
+    image = Image.new("RGB", (14000, 14000), (30, 30, 30))
+    for i in range(0, 14000, 500):
+        ImageDraw.Draw(image).line((0, i, 14000, 14000 - i), fill=(200, 180, 160), width=9)
+    image.save(big / "huge.png", compress_level=1)
+    del image
+    one = extract([big], root / "big-image-work", workers=1)
+    sec.add(
+        Result(
+            sec.name,
+            "one 14000 x 14000 PNG: peak RSS",
+            one["peak_rss_mb"],
+            "MB",
+            "",
+            None,
+            "decoded once (588 MB); its own bytes are kept, the ultrasound score reads ~4 M of its pixels",
+        )
+    )
+    return {"peak_rss_mb": peak, "seconds": seconds, "counts": counts, "big_png": one}
+
+
 def extract_bench(root: Path, scale: float) -> Section:
     """Born-digital (generated atlas, en_papers), scanned (rasterised atlas, zh_scanned) and a long document."""
     quick = scale < 1.0
@@ -219,6 +264,7 @@ def extract_bench(root: Path, scale: float) -> Section:
     pages = write_form(book, master_pages(book), FORMS["pdf100"], root / "atlas-scans")
     atlas_scan = subset(pages[0], root / "atlas_scans.pdf", 2 if quick else 4)
     raw["scanned_atlas"] = _scanned(sec, root, [atlas_scan], multi_process=False, label="atlas scans", target=2.0)
+    raw["malformed"] = _malformed(sec, root)
     # issue 3: memory stays flat on a 1,000-page book
     raw["memory"] = _memory(sec, root, atlas[:2], (25, 100) if quick else (50, 1000))
     sec.raw = raw

@@ -20,6 +20,7 @@ from remud_gen.eval.settings import EvalSettings, SplitSettings
 from remud_gen.extract.settings import ExtractSettings
 from remud_gen.filter.settings import FilterSettings
 from remud_gen.llm.settings import EndpointSettings
+from remud_gen.redact import hold, redact
 from remud_gen.synthesize.settings import SynthesizeSettings
 
 _SECRET_KEYS = ("password", "api_key")
@@ -62,7 +63,7 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
         where = f" in {path}" if path else ""
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
-        got = f" (got {err['input']!r})" if err["type"] != "extra_forbidden" and "input" in err else ""
+        got = f" (got {redact(repr(err['input']))})" if err["type"] != "extra_forbidden" and "input" in err else ""
         what = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
         more = f" and {exc.error_count() - 1} more problem(s)" if exc.error_count() > 1 else ""
         raise ConfigError(f"config error{where}: {key}: {what}{got}{more}; see configs/default.yaml") from exc
@@ -71,8 +72,13 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); save it as "
+            "UTF-8 YAML"
+        ) from exc
     except OSError as exc:
-        raise ConfigError(f"cannot read config {path}: {exc.strerror}; check the -c path") from exc
+        raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}; check the -c path") from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -83,18 +89,48 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"config {path} must be a YAML mapping of sections (endpoint:, extract:, ...)")
-    return data
+    return _no_empty_sections(data)
+
+
+def _no_empty_sections(data: dict[str, Any], defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A section written with nothing under it (`endpoint:` and only comments) means its defaults, as if absent."""
+    defaults = Config().model_dump() if defaults is None else defaults
+    out = {}
+    for key, value in data.items():
+        default = defaults.get(key) if isinstance(key, str) else None
+        if value is None and isinstance(default, dict):
+            continue
+        out[key] = (
+            _no_empty_sections(value, default) if isinstance(value, dict) and isinstance(default, dict) else value
+        )
+    return out
 
 
 def _set(data: dict[str, Any], keys: list[str], value: Any) -> None:
-    for key in keys[:-1]:
-        data = data.setdefault(key, {})
+    for i, key in enumerate(keys[:-1]):
+        inner = data.get(key)
+        if inner is None:
+            inner = data[key] = {}
+        elif not isinstance(inner, dict):
+            where = ".".join(keys[: i + 1])
+            raise ConfigError(
+                f"config error: {where} must be a section of keys, not {inner!r}; see configs/default.yaml"
+            )
+        data = inner
     data[keys[-1]] = value
 
 
 def api_key(endpoint: EndpointSettings) -> str:
-    """The API key from the environment (explicit variable first, then OPENAI_API_KEY)."""
-    return os.environ.get(endpoint.api_key_env) or os.environ.get("OPENAI_API_KEY") or _NO_KEY
+    """The API key from the one environment variable ``endpoint.api_key_env`` names.
+
+    Never another variable's: a key exported for one service (OPENAI_API_KEY) must not go to a server configured with
+    its own variable just because that one is unset.
+    """
+    key = os.environ.get(endpoint.api_key_env)
+    if not key:
+        return _NO_KEY
+    hold(key)
+    return key
 
 
 def public(obj: Any) -> Any:

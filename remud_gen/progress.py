@@ -32,9 +32,14 @@ def request_progress(description: str, total: int) -> Iterator[Callable[[RunStat
     task = bar.add_task(description, total=total, rate="")
     shown = -1.0
 
+    told = 0
+
     def update(stats: RunStats) -> None:
         # Called once per answer on the event loop; the bar redraws ten times a second, so more is wasted work there.
-        nonlocal shown
+        nonlocal shown, told
+        while told < len(stats.notices):  # printed whether or not the bar is shown (not a terminal: no bar)
+            bar.console.print(f"{description}: {stats.notices[told]}", markup=False, highlight=False, soft_wrap=True)
+            told += 1
         if bar.disable or (stats.elapsed - shown < 0.1 and stats.done < stats.total):
             return
         shown = stats.elapsed

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from remud_gen.redact import redact
 
 Language = Literal["zh", "en"]
 Role = Literal["system", "user", "assistant"]
@@ -161,6 +163,20 @@ class Failure(Record):
     message: str
     attempts: int = 1
     raw: str | None = None
+
+    @field_validator("message", "raw")
+    @classmethod
+    def _no_secrets(cls, text: str | None) -> str | None:
+        # a server's words (a 401 body quoting the key) are kept, never a secret the process holds
+        return redact(text) if text else text
+
+
+class StageWarning(Record):
+    """A part of one input a stage could not use, worked around (a damaged page skipped, a duplicate file used once)."""
+
+    item: str
+    stage: str
+    message: str
 
 
 class JudgeScores(Record):

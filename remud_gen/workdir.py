@@ -12,7 +12,10 @@ resolved settings and the format version) and its outputs are still there.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
+import os
 import platform
 import time
 from importlib import metadata
@@ -57,8 +60,20 @@ class WorkDir:
         return data
 
     def stage_dir(self, stage: str) -> Path:
+        """WORK/<stage>, created if needed.
+
+        Raises:
+            WorkDirError: the folder cannot be created or written (a read-only place, a file where a folder should be).
+        """
         path = self.root / stage
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WorkDirError(
+                f"cannot write the work directory {self.root} ({exc.strerror or exc}); choose a folder you can write "
+                "with -o"
+            ) from exc
+        _claim(path)
         return path
 
     def require(self, *paths: Path, hint: str) -> None:
@@ -89,6 +104,36 @@ class WorkDir:
         self.manifest["remud_gen_version"] = __version__
         self.root.mkdir(parents=True, exist_ok=True)
         write_json(self.manifest_path, self.manifest)
+
+
+_claimed: dict[Path, int] = {}  # stage folders this process writes: their lock files' descriptors, kept till exit
+
+
+def _claim(folder: Path) -> None:
+    """Hold ``folder`` for this process and delete the temporary files a killed run left in it.
+
+    Writers put their output in `.<name>.*.tmp` files beside it until it is complete (`io.atomic_open`); after a
+    `kill -9` those stay. Once this process holds the folder's lock no other run is writing there, so any such file
+    is a leftover.
+
+    Raises:
+        WorkDirError: another remud-gen process is writing the same folder.
+    """
+    key = folder.resolve()
+    if key not in _claimed:
+        # beside the folder, not in it: WORK/dataset is handed on as it is
+        fd = os.open(folder.parent / f".{folder.name}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            raise WorkDirError(
+                f"another remud-gen run is writing {folder}; wait for it to finish, or use another -o folder"
+            ) from exc
+        _claimed[key] = fd
+    for leftover in folder.rglob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
 
 
 def fingerprint(*parts: object) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from aiohttp import web
 
@@ -20,3 +22,20 @@ async def serve(app: web.Application) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}/v1"
     finally:
         await runner.cleanup()
+
+
+@contextmanager
+def served(app: web.Application) -> Iterator[str]:
+    """`serve` on a daemon thread, for a command run in this thread (CliRunner); yields the base URL."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    block = serve(app)
+    url = asyncio.run_coroutine_threadsafe(block.__aenter__(), loop).result(10)
+    try:
+        yield url
+    finally:
+        asyncio.run_coroutine_threadsafe(block.__aexit__(None, None, None), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()

@@ -11,9 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
+from chunk_work import chunks_only
 
-from remud_gen.io import write_records
-from remud_gen.records import Chunk
 from remud_gen.stub import BackgroundStub
 
 N = 120
@@ -25,14 +24,7 @@ TEXT = (
 
 
 def make_work(root: Path) -> Path:
-    chunks = [
-        Chunk(chunk_id=f"doc-c{i}", doc="doc.pdf", page_start=1, page_end=1, text=TEXT.format(i=i), language="en")
-        for i in range(N)
-    ]
-    write_records(root / "extract" / "chunks.jsonl", chunks)
-    write_records(root / "extract" / "figures.jsonl", [])
-    write_records(root / "extract" / "documents.jsonl", [])
-    return root
+    return chunks_only(root, [TEXT.format(i=i) for i in range(N)])
 
 
 def synthesize(work: Path, url: str) -> subprocess.Popen[bytes]:

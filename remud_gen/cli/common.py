@@ -10,9 +10,11 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from remud_gen.errors import RemudError
+from remud_gen.redact import redact
 from remud_gen.report import StageReport
 
 out = Console()
@@ -43,8 +45,16 @@ def guarded(fn: F) -> F:
         except RemudError as exc:
             if state["debug"]:
                 traceback.print_exc()
-            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+            error(str(exc))
             raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:
+            # A path given on the command line that cannot be used (permissions, a full or read-only disk, a file
+            # where a folder should be): the user's to fix, like a missing input.
+            if state["debug"]:
+                traceback.print_exc()
+            where = f"{exc.filename}: " if exc.filename else ""
+            error(f"{where}{exc.strerror or exc}; check the path, its permissions and the free space")
+            raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err.print("interrupted: finished work is saved; run the same command again to resume")
             raise typer.Exit(130) from None
@@ -54,7 +64,9 @@ def guarded(fn: F) -> F:
             if state["debug"]:
                 raise
             err.print(
-                f"[bold red]internal error:[/] {type(exc).__name__}: {exc} (a bug: re-run with --debug and report it)",
+                "[bold red]internal error:[/] "
+                + escape(redact(f"{type(exc).__name__}: {exc}"))
+                + " (a bug: re-run with --debug and report it)",
                 markup=True,
                 highlight=False,
                 soft_wrap=True,
@@ -62,6 +74,11 @@ def guarded(fn: F) -> F:
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def error(message: str) -> None:
+    """Print one `error:` line on stderr, with any secret the process holds masked."""
+    err.print("[bold red]error:[/] " + escape(redact(message)), markup=True, highlight=False, soft_wrap=True)
 
 
 def endpoint_overrides(base_url: list[str] | None, model: str | None, concurrency: int | None) -> dict[str, Any]:
@@ -90,7 +107,7 @@ def summary(reports: list[StageReport]) -> None:
         if r.skipped:
             out.print(f"{r.stage}: up to date (same inputs and config): nothing to do", highlight=False, soft_wrap=True)
         for note in r.notes:
-            out.print(f"{r.stage}: {note}", highlight=False, soft_wrap=True)
+            out.print(redact(f"{r.stage}: {note}"), markup=False, highlight=False, soft_wrap=True)
 
 
 def finish(reports: list[StageReport]) -> None:
@@ -98,18 +115,12 @@ def finish(reports: list[StageReport]) -> None:
     summary(reports)
     for r in reports:
         for problem in r.problems:
-            err.print(f"[bold red]error:[/] {problem}", markup=True, highlight=False, soft_wrap=True)
+            error(problem)
     failed = _failed(reports)
     stopped = next((r.stopped for r in reports if r.stopped), None)
     if stopped == "endpoint":
         reason = next(r.stop_reason for r in reports if r.stopped)
-        err.print(
-            f"[bold red]error:[/] stopped: {reason}; fix the endpoint settings and run again (answers so far "
-            "are journaled)",
-            markup=True,
-            highlight=False,
-            soft_wrap=True,
-        )
+        error(f"stopped: {reason}; fix the endpoint settings and run again (answers so far are journaled)")
         raise typer.Exit(3)
     # A stop does not hide what failed before it: a budget that ran out on failing requests says so.
     if failed:

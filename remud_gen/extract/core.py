@@ -14,18 +14,10 @@ from remud_gen.extract.pdf import extract_pdf
 from remud_gen.extract.result import FileResult
 from remud_gen.extract.settings import ExtractSettings
 from remud_gen.records import Figure
+from remud_gen.workdir import file_digest
 
 if TYPE_CHECKING:
     from remud_gen.extract.vlm.job import VlmJob
-
-
-def file_sha256(path: Path) -> str:
-    """Content hash of a file, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def process_file(
@@ -64,7 +56,7 @@ def process_file(
     """
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path}: no such file")
+        raise InputError(f"{path}: no such file (or not a regular file: a folder, a pipe or a device)")
     suffix = path.suffix.lower()
     if suffix not in IMAGE_SUFFIXES and suffix != ".pdf":
         raise InputError(f"{path.name}: unsupported file type {suffix or '(none)'}; pass .pdf or image files")
@@ -72,7 +64,7 @@ def process_file(
     hashes = []
     for member in members:
         try:
-            hashes.append(file_sha256(member))
+            hashes.append(file_digest(member))
         except OSError as exc:
             raise InputError(f"{member.name}: cannot be read ({exc.strerror or exc}); check its permissions") from None
         if member.stat().st_size == 0:

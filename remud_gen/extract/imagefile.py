@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import functools
 import json
+import math
 import warnings as pywarnings
 from pathlib import Path
 
@@ -31,13 +32,22 @@ from remud_gen.extract.ultrasound import ultrasound_score
 from remud_gen.records import Document, Figure
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"})
+_SCORE_PIXELS = 4_000_000
 _FILE_KEYS = ("file", "filename", "file_name", "image", "name", "path")
 _CAPTION_KEYS = ("caption", "text", "description", "findings")
 _LABEL_KEYS = ("label", "class", "category", "diagnosis")
 
 
-def load_rgb(path: Path, max_pixels: int) -> tuple[np.ndarray, str]:
-    """(H, W, 3) uint8 pixels and PIL's format name; InputError for unreadable or oversized images."""
+def load_rgb(path: Path, max_pixels: int, analysed: int | None = None) -> tuple[np.ndarray, str, tuple[int, int]]:
+    """(H, W, 3) uint8 pixels, PIL's format name when the file's own bytes can stand for them as they are (plain
+    8-bit RGB or grey; "" for CMYK, alpha, 16-bit, palettes), and the image's (width, height).
+
+    With ``analysed``, the pixels of an image whose own bytes are kept are reduced to about that many: nothing needs
+    them at full size (a 14000 x 14000 scan is 588 MB, once more as an array).
+
+    Raises:
+        InputError: the file is unreadable, or over ``max_pixels``.
+    """
     try:
         # PIL's own guard follows ours (it refuses at twice its limit, before reading any pixel).
         Image.MAX_IMAGE_PIXELS = max_pixels
@@ -50,9 +60,14 @@ def load_rgb(path: Path, max_pixels: int) -> tuple[np.ndarray, str]:
                         f"{path.name}: image is {w}x{h} pixels, over the {max_pixels:,} limit "
                         "(raise extract.max_image_pixels if it is genuine)"
                     )
-                fmt = im.format or ""
+                fmt = (im.format or "") if im.mode in ("RGB", "L") and "transparency" not in im.info else ""
                 im.seek(0)
-                rgb = _to_rgb(im)
+                factor = math.ceil(math.sqrt(w * h / analysed)) if analysed and fmt else 1
+                if factor > 1:
+                    im.draft("RGB", (w // factor, h // factor))  # a JPEG decodes at 1/2, 1/4 or 1/8 size
+                    rgb = _to_rgb(im.reduce(max(1, factor * im.size[0] // w)))
+                else:
+                    rgb = _to_rgb(im)
     except InputError:
         raise
     except Image.DecompressionBombError:
@@ -62,7 +77,7 @@ def load_rgb(path: Path, max_pixels: int) -> tuple[np.ndarray, str]:
         ) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise InputError(f"{path.name}: not a readable image ({str(exc)[:100]}); check the file") from None
-    return rgb, fmt
+    return rgb, fmt, (w, h)
 
 
 def _to_rgb(im: Image.Image) -> np.ndarray:
@@ -75,7 +90,7 @@ def _to_rgb(im: Image.Image) -> np.ndarray:
         rgba = im.convert("RGBA")
         bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return np.asarray(Image.alpha_composite(bg, rgba).convert("RGB"))
-    return np.asarray(im.convert("RGB"))
+    return np.asarray(im if im.mode == "RGB" else im.convert("RGB"))  # converting RGB to RGB is one more copy
 
 
 @functools.lru_cache(maxsize=32)
@@ -124,18 +139,21 @@ def sidecar_entry(path: Path, names: list[str], warnings: list[str]) -> tuple[st
 def extract_image(path: Path, work: Path, settings: ExtractSettings, sha: str) -> FileResult:
     """One figure record for an image file (see the module docstring for sidecars)."""
     warnings: list[str] = []
-    rgb, fmt = load_rgb(path, settings.max_image_pixels)
+    rgb, fmt, (w, h) = load_rgb(path, settings.max_image_pixels, analysed=_SCORE_PIXELS)
     caption, label = sidecar_entry(path, settings.sidecar_names, warnings)
     if label:
         caption = f"{caption}\nLabel: {label}".strip()
     if fmt == "JPEG" and path.suffix.lower() in (".jpg", ".jpeg"):
         rel = store(work, path.read_bytes(), "jpg")  # keep the original bytes: re-encoding a JPEG only loses
+    elif fmt == "PNG" and path.suffix.lower() == ".png":
+        rel = store(work, path.read_bytes())  # lossless already; re-encoding a large one cost as much again in memory
     else:
         rel = store(work, png_bytes(rgb))
-    h, w = rgb.shape[:2]
     cjk = sum(1 for c in caption if "\u4e00" <= c <= "\u9fff")
     language = settings.language if settings.language != "auto" else ("zh" if cjk > len(caption) * 0.15 else "en")
-    score = ultrasound_score(rgb, caption)
+    # a photograph's texture statistics need no more than a few million pixels (a 14000 x 14000 scan has 196 million)
+    step = max(1, math.ceil(math.sqrt(rgb.shape[0] * rgb.shape[1] / _SCORE_PIXELS)))
+    score = ultrasound_score(np.ascontiguousarray(rgb[::step, ::step]) if step > 1 else rgb, caption)
     figure = Figure(
         figure_key=f"{sha[:12]}-p1-0",
         doc=path.name,

@@ -8,18 +8,31 @@ wheel, so nothing is downloaded at run time.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import cv2
 import numpy as np
 
 from remud_gen.errors import InputError
+from remud_gen.extract.heap import trim
 from remud_gen.extract.spacing import is_wide, restore_spaces
 
 # RapidOCR shrinks anything larger to this itself; rendering bigger only costs time.
 OCR_MAX_SIDE = 2000
+# Text detection reads an image of up to DET_WHOLE_PIXELS whole; a larger one (a letter page at OCR_MAX_SIDE is 3.1
+# million) in bands of about DET_BAND_PIXELS, overlapping by DET_OVERLAP rows: twice a heading line of a 2000-pixel
+# page (body text is ~30 rows). The detector's peak is ~100 MB + ~190 MB per million pixels (measured): a whole
+# letter page took an extract process to ~800 MB, in bands ~470 MB. Whole is preferred where it fits, because the
+# detector reads wide context: a narrow gutter between two columns can be bridged in one band and not in another.
+DET_WHOLE_PIXELS = 2_000_000
+DET_BAND_PIXELS = 800_000
+DET_OVERLAP = 128
+_DET_MIN_BAND = 320  # rows: RapidOCR letterboxes images over 8 times wider than tall
+_DET_MIN_SIDE = 736  # RapidOCR's detector scales a smaller side up to this (its default Det.limit_side_len)
 
 # RapidOCR attaches DEBUG-level stream handlers to these loggers at import time.
 _NOISY_LOGGERS = ("RapidOCR", "OrtInferSession")
@@ -86,7 +99,19 @@ def engine() -> Any:
     threads = {"intra_op_num_threads": _threads, "inter_op_num_threads": 1} if _threads else {}
     # The 180-degree line classifier flips sound lines of book text (bold openings such as "（4）“物的…" come
     # back empty); printed pages are upright, so it is skipped, which also saves time.
-    ocr_engine = RapidOCR(print_verbose=False, use_cls=False, **threads)
+    # Lines are recognised one at a time: in batches of six (RapidOCR's default) each line is padded to the widest
+    # of its batch, which on a dense book page took ~40% more CPU and ~100 MB more memory (measured), for no better
+    # reading.
+    # The detector is told to leave image sizes alone ("max" up to OCR_MAX_SIDE): `_detect` scales small images up
+    # itself, as the detector's default would, and the bands of a large page must stay at the page's scale.
+    ocr_engine = RapidOCR(
+        print_verbose=False,
+        use_cls=False,
+        rec_batch_num=1,
+        det_limit_type="max",
+        det_limit_side_len=OCR_MAX_SIDE,
+        **threads,
+    )
     ocr_engine.text_rec.postprocess_op = _SpaceEvidence(ocr_engine.text_rec.postprocess_op)
     return ocr_engine
 
@@ -127,10 +152,9 @@ def recognise(image: np.ndarray) -> list[OcrLine]:
     # PP-OCR models were trained on OpenCV's BGR channel order, and RapidOCR passes arrays through unconverted.
     bgr = np.ascontiguousarray(image[:, :, ::-1])
     ocr_engine = engine()
-    detected, _elapsed = ocr_engine(bgr, use_rec=False)
-    if not detected:
+    quads = _detect(ocr_engine, bgr)
+    if not quads:
         return []
-    quads = [np.asarray(points, dtype=np.float32) for points in detected]
     recognised, _elapsed = ocr_engine.text_rec(ocr_engine.get_crop_img_list(bgr, quads), return_word_box=True)
     lines: list[OcrLine] = []
     for quad, (raw, score, info) in zip(quads, recognised, strict=True):
@@ -146,7 +170,51 @@ def recognise(image: np.ndarray) -> list[OcrLine]:
         box = (float(quad[:, 0].min()), float(quad[:, 1].min()), float(quad[:, 0].max()), float(quad[:, 1].max()))
         if box[2] > box[0] and box[3] > box[1]:
             lines.append(OcrLine(text=text, box=box, score=float(score)))
+    trim()  # the models' scratch memory, ~100 MB freed inside the heap on a dense page, goes back before the next
     return lines
+
+
+def _detect(ocr_engine: Any, bgr: np.ndarray) -> list[np.ndarray]:
+    """Text-line quadrilaterals of a page image, in its pixel coordinates.
+
+    The engine's detector leaves sizes alone (`engine`); an image with a side under `_DET_MIN_SIDE` is scaled up here
+    exactly as RapidOCR's own detector does (`Det.limit_type: min`), so that the bands of a large page are not.
+    """
+    height, width = bgr.shape[:2]
+    scale = _DET_MIN_SIDE / min(height, width)
+    if scale <= 1.0:
+        return _bands(ocr_engine, bgr)
+    size = (round(int(width * scale) / 32) * 32, round(int(height * scale) / 32) * 32)
+    quads = _bands(ocr_engine, cv2.resize(bgr, size))
+    back = np.array([width / size[0], height / size[1]], dtype=np.float32)
+    return [quad * back for quad in quads]
+
+
+def _bands(ocr_engine: Any, bgr: np.ndarray) -> list[np.ndarray]:
+    """Detection on the whole image, or in horizontal bands of about `DET_BAND_PIXELS` when it is large.
+
+    The detector's feature maps grow with the image (see `DET_WHOLE_PIXELS`). Bands overlap by `DET_OVERLAP` rows,
+    more than a text line is tall, and each line is kept from the band whose inner part holds its centre, so a line on
+    a seam is found whole, once.
+    """
+    height, width = bgr.shape[:2]
+    rows = max(_DET_MIN_BAND, DET_BAND_PIXELS // width)
+    if height * width <= DET_WHOLE_PIXELS or height <= rows + DET_OVERLAP:
+        found, _elapsed = ocr_engine(bgr, use_rec=False)
+        return [np.asarray(points, dtype=np.float32) for points in found or []]
+    bands = math.ceil((height - DET_OVERLAP) / (rows - DET_OVERLAP))
+    band = math.ceil((height + (bands - 1) * DET_OVERLAP) / bands)
+    quads: list[np.ndarray] = []
+    for index in range(bands):
+        top = min(index * (band - DET_OVERLAP), height - band)
+        found, _elapsed = ocr_engine(bgr[top : top + band], use_rec=False)
+        inner_top = top + (DET_OVERLAP // 2 if index else 0)
+        inner_bottom = top + band - (DET_OVERLAP // 2 if index < bands - 1 else 0)
+        for points in found or []:
+            quad = np.asarray(points, dtype=np.float32) + np.array([0, top], dtype=np.float32)
+            if inner_top <= (quad[:, 1].min() + quad[:, 1].max()) / 2 < inner_bottom:
+                quads.append(quad)
+    return list(ocr_engine.sorted_boxes(np.asarray(quads))) if quads else []
 
 
 def recognise_crop(image: np.ndarray) -> tuple[str, float]:

@@ -153,7 +153,7 @@ class PageImages:
         if plain_jpeg:
             data = path.read_bytes()  # its own bytes: no second lossy round
         else:  # CMYK, 16-bit, alpha, palettes: the pixels as PIL decodes them for any image input
-            rgb, _ = load_rgb(path, self.max_pixels)
+            rgb, _, _ = load_rgb(path, self.max_pixels)
             height, width = rgb.shape[:2]
             data = png_bytes(rgb)
         doc = pymupdf.open()

@@ -57,6 +57,11 @@ def image_cover(rasters: list[Graphic], page_box: BBox) -> float:
     return total / max(area(page_box), 1.0)
 
 
+# A scanned page is analysed at most OCR_MAX_SIDE pixels high or wide, and its render is held while it is: a page
+# larger than A2 at 200 dpi is rendered at a lower dpi (a 200-inch page at 60 million pixels kept 180 MB through OCR).
+ANALYSIS_MAX_PIXELS = 16_000_000
+
+
 def read_page(page: pymupdf.Page, settings: ExtractSettings, warnings: list[str], number: int = 0) -> PageData:
     """Reduce one page to a PageData (OCR and region detection on scanned pages); `number` (1-based) is the page's
     place in the document when the page is not part of one (a page image), else its own number is used."""
@@ -92,7 +97,7 @@ def _analyse(
     except ImportError as exc:  # the scanned path is optional at import time; say so once per page
         warnings.append(f"page {page.number + 1}: scanned page skipped, scanned-page support unavailable ({exc})")
         return None
-    pix = render(page, None, settings.dpi, settings.max_render_pixels)
+    pix = render(page, None, settings.dpi, min(settings.max_render_pixels, ANALYSIS_MAX_PIXELS))
     scale = pix.width / page.rect.width
     rgb = to_array(pix)
     del pix

@@ -10,8 +10,6 @@ could fill `STORE_BUDGET` decoded.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +19,9 @@ import pymupdf
 from remud_gen.errors import InputError
 from remud_gen.extract.boilerplate import content_paragraphs
 from remud_gen.extract.chunks import make_chunks
+from remud_gen.extract.damage import FIX, damage_note, drain, quiet, unreadable
 from remud_gen.extract.document import analyse
+from remud_gen.extract.heap import trim
 from remud_gen.extract.pageimages import PageImages, book_name, page_dpi
 from remud_gen.extract.pages import PageData, read_page
 from remud_gen.extract.pagestore import PageStore
@@ -45,7 +45,7 @@ def open_pdf(path: Path, password: str | None) -> pymupdf.Document:
     try:
         doc = pymupdf.open(path, filetype="pdf")
     except Exception as exc:  # MuPDF raises several types for unreadable files; all mean the same to the user
-        raise InputError(f"{name}: not a readable PDF ({_short(exc)}); check the file is a complete PDF") from None
+        raise InputError(_not_readable(path, exc)) from None
     if not doc.is_pdf:
         doc.close()
         raise InputError(f"{name}: not a PDF file; pass PDFs or image files")
@@ -58,8 +58,24 @@ def open_pdf(path: Path, password: str | None) -> pymupdf.Document:
             raise InputError(f"{name}: wrong password for this encrypted PDF; use --password with the right one")
     if doc.page_count == 0:
         doc.close()
+        said = drain(keep=True)
+        if said:  # MuPDF repaired the file and found no page: that is damage, not an empty document
+            raise InputError(
+                f"{name}: not a readable PDF: damaged, no pages found ({unreadable(Exception(), said)}){FIX}"
+            )
         raise InputError(f"{name}: the PDF has no pages")
     return doc
+
+
+def _not_readable(path: Path, exc: Exception) -> str:
+    try:
+        with path.open("rb") as fh:
+            pdf_like = b"%PDF-" in fh.read(1024)
+    except OSError:
+        pdf_like = True
+    if not pdf_like:
+        return f"{path.name}: not a readable PDF: no %PDF- header at its start; is it another kind of file?"
+    return f"{path.name}: not a readable PDF: damaged beyond repair ({unreadable(exc, drain(keep=True))}){FIX}"
 
 
 class _Book:
@@ -83,7 +99,7 @@ class _Book:
             self.doc.close()
             self.doc = open_pdf(self.path, self.password)
             self.tidied = 0
-            _trim()
+            trim()
 
     def __enter__(self) -> _Book:
         return self
@@ -109,16 +125,6 @@ class _ImageBook:
         self.doc.close()
 
 
-def _trim() -> None:
-    """Return freed heap to the OS (glibc only; elsewhere a no-op)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def _short(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
-
-
 def extract_pdf(
     path: Path,
     work: Path,
@@ -138,23 +144,28 @@ def extract_pdf(
     warnings: list[str] = []
     outcome = None
     name = book_name(page_images) if page_images else path.name
+    quiet()
     opened = _ImageBook(page_images, settings) if page_images else _Book(path, settings.password)
     if isinstance(opened, _ImageBook):  # pages are read and cropped at their own resolution: no resampling
         settings = settings.model_copy(update={"dpi": opened.dpi})
     with opened as book, PageStore() as store:
         page_count = book.doc.page_count
+        broken: Exception | None = None
         for i in range(page_count):
             try:
                 store.add(read_page(book.doc[i], settings, warnings, i + 1))
             except Exception as exc:  # a broken page must not lose the rest of the book
-                warnings.append(f"page {i + 1}: unreadable, skipped ({_short(exc)})")
+                broken = broken or exc
+                warnings.append(f"page {i + 1}: could not be read, skipped ({unreadable(exc, [])})")
                 store.add(PageData(number=i + 1, size=(612.0, 792.0)))
             if i % SHRINK_EVERY == SHRINK_EVERY - 1:
                 book.tidy()
         pages = store.pages
         blank = (not store.has_text(p.number) and not p.rasters and not p.detected for p in pages)
-        if page_count and warnings and all(blank):
-            raise InputError(f"{name}: no page could be read ({warnings[0]}); the file is damaged")
+        if page_count and broken is not None and all(blank):
+            said = unreadable(broken, drain())
+            what = "not readable page images" if page_images else "not a readable PDF"
+            raise InputError(f"{name}: {what}: damaged, no page could be read ({said}){FIX}")
         if settings.detector == "vlm":
             outcome = _vlm_pass(book.doc, store, vlm, settings, work, sha, warnings)
         result = analyse(store, settings)
@@ -186,7 +197,7 @@ def extract_pdf(
                     rasters=[g.bbox for g in rasters[n]],
                 )
             except Exception as exc:
-                warnings.append(f"page {n}: figures not rendered ({_short(exc)})")
+                warnings.append(f"page {n}: figures could not be drawn, skipped ({unreadable(exc, [])})")
                 page_figures = []
             for figure in page_figures:
                 keep(figure)
@@ -204,6 +215,11 @@ def extract_pdf(
         size=settings.chunk_chars,
         overlap=settings.chunk_overlap,
     )
+    note = damage_note(drain())
+    if note:
+        warnings.insert(0, note)
+    if not chunks and not count:
+        warnings.append(f"nothing to use: no body text and no figure found on its {page_count} page(s)")
     document = Document(
         doc=name,
         path=str(path.resolve()),

@@ -21,15 +21,18 @@ from pydantic import BaseModel
 
 from remud_gen.errors import RemudError, UserError
 from remud_gen.extract.core import process_file
+from remud_gen.extract.damage import failed, quiet
+from remud_gen.extract.heap import keep_flat, settle
 from remud_gen.extract.inputs import expand
 from remud_gen.extract.ocr import limit_threads
+from remud_gen.extract.outputs import cached_vlm, warnings_note, write_outputs
 from remud_gen.extract.pageimages import page_books
 from remud_gen.extract.settings import ExtractSettings
 from remud_gen.extract.vlm.job import VlmJob
 from remud_gen.extract.vlm.plan import VlmPlan, incomplete, plan, summarise
-from remud_gen.io import atomic_open, write_records
+from remud_gen.io import atomic_open
 from remud_gen.llm.settings import EndpointSettings
-from remud_gen.records import Chunk, Document, Failure, Figure
+from remud_gen.records import Failure, StageWarning
 from remud_gen.report import StageReport
 from remud_gen.workdir import WorkDir, file_digest, fingerprint
 
@@ -67,18 +70,12 @@ def run(
     cache_dir.mkdir(exist_ok=True)
     failures = [Failure(item=item, stage=STAGE, error="InputError", message=msg) for item, msg in found.problems]
     files, books = page_books(found.files, settings.images)
-    digests = {}
-    for path in files:
-        try:
-            digests[path] = fingerprint(*(file_digest(p) for p in books.get(path, (path,))))
-        except OSError as exc:
-            failures.append(
-                Failure(item=str(path), stage=STAGE, error="InputError", message=f"cannot read {path}: {exc}")
-            )
+    digests, duplicates = _digests(files, books, failures)
     vlm = plan(settings, endpoint, api_key)
     settings_fp = fingerprint(settings.model_dump(mode="json"), vlm.identity(settings))
     outputs = [out / n for n in ("documents.jsonl", "chunks.jsonl", "figures.jsonl", "failures.jsonl")]
-    fp = fingerprint(sorted(digests.values()), settings_fp, [f.message for f in failures])
+    names = [str(p) for p in digests]  # a cache is per content: the names its records get are part of the output
+    fp = fingerprint(sorted(digests.values()), settings_fp, [f.message for f in failures], names, duplicates)
     report = StageReport(stage=STAGE, items_in=len(found.files) + len(found.problems))
     if work.is_done(STAGE, fp, outputs):
         entry = work.manifest["stages"][STAGE]
@@ -96,12 +93,18 @@ def run(
     for path, message, kind in _extract_all(pending, todo, books, work.root, settings, workers, progress, vlm):
         failures.append(Failure(item=str(path), stage=STAGE, error=kind, message=message))
 
-    documents, counts = _write_outputs(out, [todo[p] for p in files if p in todo], failures, vlm)
+    warnings = [StageWarning(item=str(dup), stage=STAGE, message=m) for dup, m in duplicates]
+    written = write_outputs(out, [(p, todo[p]) for p in files if p in todo], failures, warnings)
+    documents, counts = written.documents, written.counts
+    vlm.outcomes += written.vlm
     report.items_out, report.failures = len(documents), len(failures)
     report.problems = [f.message for f in failures]
     report.seconds = time.monotonic() - started
     pages = sum(d.pages for d in documents)
-    report.extra = {"pages": pages, **counts}
+    report.extra = {"pages": pages, **counts, "warnings": len(written.warnings)}
+    note = warnings_note(written.warnings, out)
+    if note:
+        report.notes.append(note)
     vlm_counts = summarise(vlm, report, len(pending))
     if vlm_counts:
         report.extra["vlm"] = vlm_counts
@@ -118,11 +121,43 @@ def run(
             "chunks": counts["chunks"],
             "figures": counts["figures"],
             "failures": len(failures),
+            "warnings": len(written.warnings),
         },
         timings={"seconds": round(report.seconds, 3)},
         **({"vlm": vlm_counts, "usage": report.usage.model_dump()} if vlm_counts else {}),
     )
     return report
+
+
+def _start_worker(threads: int) -> None:
+    """A worker process's set-up: its share of the OCR threads, and a heap that stays flat across documents."""
+    limit_threads(threads)
+    keep_flat()
+
+
+def _digests(
+    files: list[Path], books: dict[Path, tuple[Path, ...]], failures: list[Failure]
+) -> tuple[dict[Path, str], list[tuple[Path, str]]]:
+    """Each readable file's content hash (a book of page images: of all its pages), one file per content: a file met
+    again under another name is extracted once, under the name met first, and each other name gets a warning (one
+    book must not be paid for twice)."""
+    digests: dict[Path, str] = {}
+    first: dict[str, Path] = {}
+    duplicates: list[tuple[Path, str]] = []
+    for path in files:
+        try:
+            digest = fingerprint(*(file_digest(p) for p in books[path])) if path in books else file_digest(path)
+        except OSError as exc:
+            message = f"{path.name}: cannot be read ({exc.strerror or exc}); check its permissions"
+            failures.append(Failure(item=str(path), stage=STAGE, error="InputError", message=message))
+            continue
+        if digest in first:
+            name = first[digest].name
+            duplicates.append((path, f"{path.name}: same content as {name}; extracted once, as {name}"))
+            continue
+        first[digest] = path
+        digests[path] = digest
+    return digests, duplicates
 
 
 def _todo(
@@ -135,7 +170,7 @@ def _todo(
     for path, cache in todo.items():
         if cache in pending.values():
             continue
-        if not cache.exists() or (vlm and incomplete(_cached_vlm(cache))):
+        if not cache.exists() or (vlm and incomplete(cached_vlm(cache))):
             pending[path] = cache
     return todo, list(pending)
 
@@ -160,6 +195,7 @@ def _extract_all(
     bar = progress("extract", total) if progress else contextlib.nullcontext(lambda n: None)
     with bar as advance:
         if n_workers <= 1:
+            keep_flat()
             for path in pending:
                 failure = _one(path, caches[path], root, settings, job, books.get(path))
                 advance(pages[path])
@@ -169,7 +205,7 @@ def _extract_all(
         # Every worker loads its own OCR engine: its share of the cores keeps workers x OCR threads <= cores.
         threads = max(1, (os.cpu_count() or 1) // n_workers)
         with ProcessPoolExecutor(
-            max_workers=n_workers, mp_context=get_context("spawn"), initializer=limit_threads, initargs=(threads,)
+            max_workers=n_workers, mp_context=get_context("spawn"), initializer=_start_worker, initargs=(threads,)
         ) as pool:
             futures: dict[Future[tuple[str, str] | None], Path] = {
                 pool.submit(_one, p, caches[p], root, settings, job, books.get(p)): p for p in pending
@@ -182,35 +218,6 @@ def _extract_all(
                 advance(pages[path])
                 if failure:
                     yield path, *failure
-
-
-def _write_outputs(
-    out: Path, caches: list[Path], failures: list[Failure], vlm: VlmPlan
-) -> tuple[list[Document], dict[str, int]]:
-    """Rebuild documents, chunks, figures and failures from the caches, one record at a time (a corpus of long
-    books is never held in memory); returns the documents and the chunk, figure and ultrasound counts."""
-    documents: list[Document] = []
-    counts = {"figures": 0, "chunks": 0, "ultrasound": 0}
-    with atomic_open(out / "chunks.jsonl") as chunks, atomic_open(out / "figures.jsonl") as figures:
-        for cache in caches:
-            if not cache.exists():
-                continue
-            for kind, record in _cache_records(cache):
-                if kind == "figure":
-                    figure = Figure.model_validate(record)
-                    figures.write(figure.model_dump_json() + "\n")
-                    counts["figures"] += 1
-                    counts["ultrasound"] += figure.is_ultrasound
-                elif kind == "chunk":
-                    chunks.write(Chunk.model_validate(record).model_dump_json() + "\n")
-                    counts["chunks"] += 1
-                else:
-                    documents.append(Document.model_validate(record["document"]))
-                    if record.get("vlm"):
-                        vlm.outcomes.append({"doc": documents[-1].doc, **record["vlm"]})
-    write_records(out / "documents.jsonl", documents)
-    write_records(out / "failures.jsonl", failures)
-    return documents, counts
 
 
 def _one(
@@ -234,40 +241,18 @@ def _one(
             for chunk in result.chunks:
                 write("chunk", chunk)
             outcome = result.vlm.as_dict() if result.vlm is not None else None
-            tail = {"document": result.document.model_dump(mode="json"), "vlm": outcome}
+            document = result.document.model_dump(mode="json")
+            tail = {"document": document, "vlm": outcome, "warnings": result.warnings}
             fh.write(json.dumps(tail, ensure_ascii=False) + "\n")
     except UserError as exc:
         return str(exc), type(exc).__name__
     except RemudError as exc:
         return f"{path.name}: {exc}", type(exc).__name__
     except Exception as exc:  # a library failing on a strange file must not stop the batch
-        return f"{path.name}: could not be extracted ({type(exc).__name__}: {exc})", "ExtractionError"
+        return f"{path.name}: {failed(exc)}", "ExtractionError"
+    finally:
+        settle()
     return None
-
-
-def _cache_records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(kind, record) for each line of a cache: kind "figure" or "chunk" with the record, then "document" with the
-    whole last line (document and vlm outcome)."""
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            data = json.loads(line)
-            if "document" in data:
-                yield "document", data
-            else:
-                ((kind, record),) = data.items()
-                yield kind, record
-
-
-def _cached_vlm(path: Path) -> dict[str, Any] | None:
-    """The VLM outcome stored with a cached document (None when there is none or the cache is unreadable)."""
-    try:
-        last = None
-        for kind, record in _cache_records(path):
-            if kind == "document":
-                last = record
-        return last.get("vlm") if last else None
-    except (OSError, ValueError, KeyError):
-        return None
 
 
 def _page_count(path: Path) -> int:
@@ -276,6 +261,7 @@ def _page_count(path: Path) -> int:
     try:
         import pymupdf
 
+        quiet()
         with pymupdf.open(path) as doc:
             return int(doc.page_count)
     except Exception:

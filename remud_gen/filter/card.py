@@ -7,6 +7,7 @@ config that made them.
 
 from __future__ import annotations
 
+import html
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -133,13 +134,18 @@ def write_card(work: Path, stats: DatasetStats) -> tuple[Path, Path]:
     return stats_path, card_path
 
 
-def _cell(value: Any) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
+_MARKDOWN = re.compile(r"([\\`*\[\]|])")  # what can start code, emphasis, a link or an image, or end a cell
+
+
+def _text(value: Any) -> str:
+    """``value`` as literal text in markdown: document names come from file names, which may hold HTML (a
+    `<svg onload=...>` would run in a page that renders the card) or markdown that changes the layout."""
+    return _MARKDOWN.sub(r"\\\1", html.escape(str(value), quote=False)).replace("\n", " ")
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(_text(c) for c in row) + " |" for row in rows]
     return "\n".join(lines) if rows else "_none_"
 
 
@@ -163,7 +169,7 @@ def render_card(stats: DatasetStats, dataset_dir: Path) -> str:
     u = stats.usage
     parts = [
         "---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False) + "---",
-        f"# {stats.name}",
+        f"# {_text(stats.name)}",
         f"Ultrasound QA/VQA items generated from textbooks and guidelines by remud-gen {stats.remud_gen_version}: "
         f"{stats.records} records in {len(stats.shards)} shard(s); {stats.accepted} of {stats.samples} generated "
         "items passed the filter. Every item was generated from one passage or one figure panel of the source "

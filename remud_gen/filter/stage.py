@@ -54,6 +54,7 @@ def run(
     judge_prompts = load_prompts(folder)
     judge_endpoint = _judge_endpoint(endpoint, settings)
     out = work.stage_dir(STAGE)
+    work.stage_dir("dataset")  # the dataset is this stage's output too: held, and cleared of a killed run's leftovers
     outputs = [out / "accepted.jsonl", out / "rejected.jsonl", out / "failures.jsonl"]
     fp = fingerprint(
         file_digest(samples_path),

@@ -46,6 +46,7 @@ async def run_batch(
     price = settings.prices.get(settings.model)
     stats = RunStats(total=total)
     pending: dict[str, ChatRequest] = {}
+    copies: dict[str, list[ChatRequest]] = {}  # identical requests: sent once, answered from the first's result
     reported: set[str] = set()
 
     def finish(result: Result) -> None:
@@ -62,16 +63,21 @@ async def run_batch(
         on_result(result, used)
         if progress is not None:
             progress(stats)
+        for copy in copies.pop(result.key, ()):
+            finish(client.shared(copy, result.key, result))
 
     for i, req in enumerate(requests):
         if budget and budget.limit is not None and i >= budget.limit:
             stats.stopped = "limit"
             break
         cached = client.from_journal(req)
+        key = client.key(req)
         if cached is not None:
             finish(cached)
+        elif key in pending:
+            copies.setdefault(key, []).append(req)
         else:
-            pending[client.key(req)] = req
+            pending[key] = req
     sdk = client.servers[0].sdk
     known: list[str] = list(journal.meta.get("batches", []))
     covered: set[str] = set()

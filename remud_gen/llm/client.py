@@ -32,12 +32,15 @@ from remud_gen.llm.errors import (
     APITimeoutError,
     BadResponse,
     RequestFailed,
+    Unusable,
     backoff,
     describe,
+    glimpse,
     is_connection_failure,
     is_retryable,
     refusal,
     retry_after,
+    unusable,
     whole_message,
 )
 from remud_gen.llm.fleet import Server, check_reachable
@@ -46,6 +49,7 @@ from remud_gen.llm.ratelimit import RateLimiter
 from remud_gen.llm.request import ChatRequest, estimate_tokens
 from remud_gen.llm.settings import EndpointSettings
 from remud_gen.records import Failure
+from remud_gen.redact import redact
 
 if TYPE_CHECKING:
     from remud_gen.llm.probe import Capabilities
@@ -126,6 +130,8 @@ class Client:
         self.limiter = RateLimiter(settings.requests_per_minute, settings.tokens_per_minute)
         self.sent = 0
         self.retries = 0
+        # Until the endpoint has sent one JSON answer, a failure may say it is no chat API at all (`unusable`).
+        self.answered = False
         self.on_timeout: Callable[[], None] | None = None  # the runner's, told before a timed-out request waits
 
     async def aclose(self) -> None:
@@ -213,6 +219,14 @@ class Client:
         variant = _reask_variant(req, level, last, self.settings)
         return variant, self.key(variant)
 
+    def shared(self, req: ChatRequest, key: str, first: Result) -> Result:
+        """The result of ``req`` from ``first``, the result of an identical request sent in this run (nothing paid)."""
+        if first.answer is None:
+            return Result(req, key, error=first.error, message=first.message)
+        result = self.accept(req, key, first.answer, attempts=0)
+        result.cached = True
+        return result
+
     def accept(self, req: ChatRequest, key: str, answer: Answer, attempts: int) -> Result:
         """The result ``answer`` makes for ``req``: its parsed value, or why it is not one."""
         if not answer.content.strip():
@@ -248,7 +262,7 @@ class Client:
         # event-loop time a request, measured); a retryable failure waits as asked, then tenacity runs the retries.
         try:
             return await self._once(req, key), 1
-        except (APIError, BadResponse) as exc:
+        except (APIError, BadResponse, Unusable) as exc:
             if not _worth_retrying(exc) or self.settings.max_retries == 0:
                 raise _failed(exc, 1, self.settings.token_limit_field) from exc
             await pause(self._delay(exc, 1))
@@ -266,7 +280,7 @@ class Client:
                     tries += 1
                     self.retries += 1
                     return await self._once(req, key), tries
-        except (APIError, BadResponse) as exc:
+        except (APIError, BadResponse, Unusable) as exc:
             raise _failed(exc, tries, self.settings.token_limit_field) from exc
         raise RequestFailed("no_attempt", "no attempt was made", attempts=tries)  # pragma: no cover
 
@@ -277,7 +291,7 @@ class Client:
     def _delay(self, exc: BaseException | None, attempt: int) -> float:
         """How long to wait after failed attempt number ``attempt``: the server's Retry-After, else a backoff."""
         if isinstance(exc, APITimeoutError) and self.on_timeout is not None:
-            self.on_timeout()  # before the retry is queued: the runner may want fewer requests in flight
+            self.on_timeout()  # before the retry is queued (the runner may want fewer requests in flight), said now
         asked = retry_after(exc) if exc else None
         if asked is not None:
             return min(asked, self.settings.backoff_max_s * 5)
@@ -294,6 +308,9 @@ class Client:
             content, headers = await server.post(self.encode(self.body(req)), key)
         except APIError as exc:
             server.note(not is_connection_failure(exc))
+            found = self._unusable(exc, server)
+            if found is not None:
+                raise found from exc
             raise
         finally:
             server.inflight -= 1
@@ -302,15 +319,28 @@ class Client:
         try:
             body = json.loads(content)
         except ValueError as exc:
-            raise BadResponse(f"the endpoint answered 200 with a body that is not JSON ({exc})") from exc
+            # JSON cut off half way is a broken answer, worth a retry; a page or plain text is another kind of server
+            seen = "" if content.lstrip()[:1] in (b"{", b"[") else glimpse(headers, content)
+            bad = BadResponse(f"the endpoint answered 200 with a body that is not JSON ({exc})", seen)
+            raise self._unusable(bad, server) or bad from exc
         if not isinstance(body, dict):
             raise BadResponse("the endpoint answered 200 with JSON that is not a chat completion")
+        self.answered = True
         if not body.get("choices"):
             # Gateways (OpenRouter, LiteLLM proxies) report an upstream failure as 200 {"error": {...}}: keep its words.
             error = body.get("error")
             said = error.get("message") if isinstance(error, dict) else error
             raise BadResponse(f"the endpoint answered 200 without choices ({said or 'no error given'})")
         return _answer(key, req.item, body)
+
+    def _unusable(self, exc: Exception, server: Server) -> Unusable | None:
+        """What ``exc`` shows about the whole endpoint while nothing has been answered yet (`errors.unusable`): once
+        every server of the fleet has shown it the stage stops; until then the request is retried on another."""
+        found = None if self.answered else unusable(exc, server.chat_url, self.settings.timeout_s)
+        if found is None:
+            return None
+        server.unusable = True
+        return found if all(s.unusable for s in self.servers) else None
 
     def _pick(self) -> Server:
         now = time.monotonic()
@@ -340,11 +370,11 @@ def _worth_retrying(exc: BaseException) -> bool:
     return is_retryable(exc) and refusal(exc) is None
 
 
-def _failed(exc: APIError | BadResponse, attempts: int, token_field: str) -> RequestFailed:
+def _failed(exc: APIError | BadResponse | Unusable, attempts: int, token_field: str) -> RequestFailed:
     """The final failure of a request; a refusal keeps the server's whole message and says what fixes it."""
     fix = refusal(exc, token_field)
     if fix is not None and isinstance(exc, APIStatusError):
-        return RequestFailed(f"http_{exc.status_code}", whole_message(exc), attempts=attempts, fix=fix)
+        return RequestFailed(f"http_{exc.status_code}", redact(whole_message(exc)), attempts=attempts, fix=fix)
     kind, message = describe(exc)
     return RequestFailed(kind, message, attempts=attempts)
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import random
 import re
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
+
+from remud_gen.redact import redact
 
 RETRYABLE_STATUS = frozenset({408, 409, 429})
 
@@ -86,7 +89,71 @@ class RequestFailed(Exception):
 
 
 class BadResponse(Exception):
-    """HTTP 200 whose body is not the JSON of a chat completion (a proxy or server cut it off): worth a retry."""
+    """HTTP 200 whose body is not the JSON of a chat completion (a proxy or server cut it off): worth a retry.
+
+    ``glimpse`` is the body's content type and first bytes when it is not JSON at all.
+    """
+
+    def __init__(self, message: str, glimpse: str = "") -> None:
+        super().__init__(message)
+        self.glimpse = glimpse
+
+
+class Unusable(Exception):
+    """Before any answer, the endpoint showed it cannot serve chat completions: it is not an OpenAI-style API (a web
+    page, a plain-text 404 or 501), or it took the request and never answered. Not retried: the stage stops."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+def is_json(text: str | bytes) -> bool:
+    """Whether ``text`` is one JSON document."""
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def glimpse(headers: Mapping[str, str], content: bytes) -> str:
+    """A body as a user can recognise it: its content type and first bytes."""
+    kind = headers.get("content-type") or "no content type"
+    head = content[:120].decode("utf-8", "replace")
+    head = " ".join(head.split())  # one line, whatever the page's layout
+    return f"{kind}, starting {head!r}" if head else f"{kind}, empty"
+
+
+def unusable(exc: BaseException, url: str, timeout_s: float) -> Unusable | None:
+    """What a failed first exchange says about the endpoint as a whole (None: it may be the request's own trouble).
+
+    A body that is not JSON where an OpenAI-style API always sends JSON (a 200, a 404, 405 or 501; not the 5xx and
+    429 pages proxies put up while a server starts) means ``url`` is not such an API; a timeout before any answer means
+    a server that takes requests and never answers.
+    """
+    if isinstance(exc, APITimeoutError):
+        return Unusable(
+            "no_answer",
+            f"POST {url} got no answer within {timeout_s:g} s (endpoint.timeout_s): the server takes requests but "
+            "does not answer them; check that it is serving the model, or raise endpoint.timeout_s for a slow one",
+        )
+    status = glimpsed = None
+    if isinstance(exc, BadResponse) and exc.glimpse:
+        status, glimpsed = 200, exc.glimpse
+    elif isinstance(exc, APIStatusError) and isinstance(exc.body, str) and exc.status_code in _NOT_API_STATUS:
+        status, glimpsed = exc.status_code, glimpse(exc.headers, exc.body.encode())
+    if status is None:
+        return None
+    return Unusable(
+        "not_openai",
+        f"POST {url} answered {status} with {glimpsed}: not an OpenAI-style JSON body, so this is not an "
+        "OpenAI-compatible chat API; check base_url / --base-url",
+    )
+
+
+_NOT_API_STATUS = frozenset({400, 404, 405, 406, 415, 501})
 
 
 # What a server says when a request is too long for the model: a fault of that one item, never of the setup.
@@ -196,13 +263,38 @@ def backoff(attempt: int, base: float, cap: float) -> float:
     return random.uniform(min(base / 2, top), top)
 
 
+_ABOUT_KEY = re.compile(r"(?i)(api[ _-]?key|token|auth|credential|unauthori[sz]ed|permission)")
+
+
+def is_auth_failure(kind: str | None, message: str) -> bool:
+    """A 401, or a 403 whose words are about the key: every further request would be refused the same way."""
+    return kind == "http_401" or (kind == "http_403" and bool(_ABOUT_KEY.search(message)))
+
+
+def auth_message(url: str, said: str, key_env: str) -> str:
+    """One line for a refused key that names the variable the key came from, never the key."""
+    if os.environ.get(key_env):
+        return f"{url} rejected the API key in ${key_env} ({said}); put a valid key in ${key_env}"
+    return (
+        f"{url} wants an API key ({said}) and ${key_env} is not set; export {key_env}=... (endpoint.api_key_env "
+        "names the variable)"
+    )
+
+
 def describe(exc: BaseException) -> tuple[str, str]:
     """A failure class and a one-line message with the server's own words when there are any (all of its lines:
-    the first line of a pydantic error is only "1 validation error:")."""
+    the first line of a pydantic error is only "1 validation error:"), secrets masked."""
+    kind, message = _describe(exc)
+    return kind, redact(message)
+
+
+def _describe(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, APIStatusError):
         return f"http_{exc.status_code}", whole_message(exc)[:500]
     if isinstance(exc, BadResponse):
         return "bad_response", str(exc)
+    if isinstance(exc, Unusable):
+        return exc.kind, exc.message
     if isinstance(exc, APITimeoutError):
         return "timeout", "the request timed out"
     if isinstance(exc, APIConnectionError):

@@ -18,7 +18,10 @@ from remud_gen.llm.errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    auth_message,
     describe,
+    glimpse,
+    is_json,
 )
 from remud_gen.llm.settings import EndpointSettings
 
@@ -52,6 +55,7 @@ class Server:
         self.inflight = 0
         self.failures = 0
         self.rested_until = 0.0
+        self.unusable = False  # its first answer showed no chat API (`errors.unusable`)
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -175,21 +179,26 @@ async def check_reachable(servers: list[Server], timeout_s: float = 10.0) -> Non
 
     It goes through the session the requests use (`Server.probe`), so they reuse the connection it opens.
     """
-    from remud_gen.errors import EndpointStatusError, EndpointUnreachable
+    from remud_gen.errors import EndpointError, EndpointStatusError, EndpointUnreachable
 
     errors = []
     for server in servers:
         url = server.base_url.rstrip("/") + "/models"
         try:
             status, headers, content = await server.probe(url, timeout_s)
+            if status < 300 and not is_json(content):
+                # a web server or a captive portal answering every path: it is up, but no OpenAI-style API
+                raise EndpointError(
+                    f"GET {url} answered {status} with {glimpse(headers, content)}: not an OpenAI-style JSON body, "
+                    "so this is not an OpenAI-compatible API; check base_url / --base-url"
+                )
             if status < 300:
                 return
             raise APIStatusError.from_answer(status, headers, content)
         except APIStatusError as exc:
             if exc.status_code in (401, 403):
-                raise EndpointStatusError(
-                    exc.status_code, f"{server.base_url} rejected the API key: {describe(exc)[1]}"
-                ) from exc
+                message = auth_message(server.base_url, describe(exc)[1], server.settings.api_key_env)
+                raise EndpointStatusError(exc.status_code, message) from exc
             if exc.status_code == 404:  # some servers have no /models; they answered, so they are up
                 return
             errors.append(f"{server.base_url}: {describe(exc)[1]}")

@@ -18,6 +18,7 @@ from PIL import Image
 from remud_gen.errors import InputError
 
 _CACHE_ITEMS = 64
+_SENDABLE = frozenset({"RGB", "RGBA", "L", "LA", "P", "1"})
 _FEW_COLOURS = 64
 _cache: OrderedDict[tuple[str, int], str] = OrderedDict()
 _lock = Lock()
@@ -50,6 +51,8 @@ def _encode(path: Path, max_pixels: int) -> str:
             img: Image.Image = im
     except (OSError, Image.DecompressionBombError) as exc:
         raise InputError(f"cannot read image {path}: {exc}; re-run extract to recreate it") from exc
+    if img.mode not in _SENDABLE:
+        img = img.convert("RGB")  # CMYK (print JPEGs), YCbCr, 16-bit grey: PNG or JPEG need RGB or grey
     size = fit_size(*img.size, max_pixels)
     if size != img.size:
         img = img.resize(size, Image.Resampling.LANCZOS)

@@ -30,15 +30,14 @@ class Narrowing:
         self.held: list[asyncio.Future[bool]] = []
 
     def __enter__(self) -> Narrowing:
-        self.client.on_timeout = self.see_timeout
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.client.on_timeout = None
         for held in self.held:
             held.cancel()
 
     def see_timeout(self) -> None:
+        """A request got no answer within timeout_s (the runner's `Client.on_timeout` calls this)."""
         elapsed = max(time.monotonic() - self.stats.started, 1e-6)
         answered = self.stats.done - self.stats.cached
         target = max(1, int(answered / elapsed * self.timeout_s / 2))

@@ -11,6 +11,8 @@ from typing import Any
 
 import json_repair
 
+from remud_gen.llm.errors import is_json
+
 _THINK = re.compile(r"<think>(.*?)(?:</think>|$)", re.S)
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)(?:```|$)", re.S)
 _FULLWIDTH = str.maketrans({"｛": "{", "｝": "}", "［": "[", "］": "]", "＂": '"'})
@@ -51,16 +53,8 @@ def parse_json_object(text: str) -> dict[str, Any]:
         value = json.loads(candidate)
     except ValueError:
         fixed = _STRUCTURAL_FULLWIDTH.sub(lambda m: "," if "，" in m.group(0) else ":", candidate)
-        fixed = fixed.translate(_FULLWIDTH) if not _json_ok(fixed) else fixed
-        value = json_repair.loads(fixed) if not _json_ok(fixed) else json.loads(fixed)
+        fixed = fixed.translate(_FULLWIDTH) if not is_json(fixed) else fixed
+        value = json_repair.loads(fixed) if not is_json(fixed) else json.loads(fixed)
     if not isinstance(value, dict) or not value:
         raise ParseError("the answer is not a JSON object")
     return value
-
-
-def _json_ok(text: str) -> bool:
-    try:
-        json.loads(text)
-    except ValueError:
-        return False
-    return True

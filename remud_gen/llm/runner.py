@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from remud_gen.llm.client import Client, Result, Slot
+from remud_gen.llm.errors import auth_message, is_auth_failure
 from remud_gen.llm.narrowing import Narrowing
 from remud_gen.llm.request import ChatRequest, estimate_tokens
 from remud_gen.llm.settings import EndpointSettings, Price
@@ -40,6 +41,8 @@ class RunStats:
     stop_reason: str = ""  # for "endpoint": the server's own words
     refused: bool = False  # the endpoint refused a feature of a request (what a probe found may be stale)
     errors: dict[str, int] = field(default_factory=dict)
+    timeouts: int = 0  # attempts that got no answer within timeout_s (and were retried)
+    notices: list[str] = field(default_factory=list)  # for the user while the run goes on
 
     def merge(self, other: RunStats) -> RunStats:
         """These totals with ``other``'s added (a stage of two passes reports one set)."""
@@ -52,6 +55,8 @@ class RunStats:
         self.retries += other.retries
         self.usage = self.usage + other.usage
         self.elapsed += other.elapsed
+        self.timeouts += other.timeouts
+        self.notices += other.notices
         self.stopped = self.stopped or other.stopped
         self.stop_reason = self.stop_reason or other.stop_reason
         self.refused = self.refused or other.refused
@@ -74,6 +79,7 @@ class RunStats:
             "seconds": round(self.elapsed, 3),
             "stopped": self.stopped,
             "errors": self.errors,
+            "timeouts": self.timeouts,
         }
 
 
@@ -153,23 +159,29 @@ async def run_requests(
             stats.failed += 1
             stats.errors[result.error or "error"] = stats.errors.get(result.error or "error", 0) + 1
         streak.see(result)
-        if result.fix is not None and not stop.is_set():
-            # a refused feature is refused for every request: one is enough to know, and none is retried
-            stop.set()
-            stats.stopped, stats.refused = "endpoint", True
-            stats.stop_reason = f"the endpoint refused the request ({result.error}: {result.message}); {result.fix}"
-        elif streak.broken and not stop.is_set():
-            stop.set()
-            stats.stopped = "endpoint"
-            said = f"{result.error}: {result.message}"
-            stats.stop_reason = f"{STREAK} requests in a row failed with {said}{_hint(result)}"
+        if not result.ok and not stop.is_set():
+            reason = _stop_at_once(result, settings)
+            if result.fix is not None:
+                # a refused feature is refused for every request: one is enough to know, and none is retried
+                stats.refused = True
+                reason = f"the endpoint refused the request ({result.error}: {result.message}); {result.fix}"
+            elif reason is None and streak.broken:
+                reason = f"{STREAK} requests in a row failed with {result.error}: {result.message}{_hint(result)}"
+            if reason is not None:
+                stop.set()
+                stats.stopped = "endpoint"
+                stats.stop_reason = reason
         stats.sent, stats.retries = client.sent, client.retries
         stats.elapsed = time.monotonic() - stats.started
         on_result(result, used)
         if progress is not None:
             progress(stats)
 
-    async def work(req: ChatRequest) -> None:
+    # Requests on the wire by key, with the identical requests that came after them: those are not sent again
+    # (one payment per body and run) but wait for the first one's answer.
+    waiting: dict[str, list[ChatRequest]] = {}
+
+    async def work(req: ChatRequest, key: str) -> None:
         slot = Slot(slots, held=True)  # the dispatcher acquired it
         try:
             try:
@@ -177,8 +189,24 @@ async def run_requests(
             except Exception as exc:  # a bug or an unforeseen server reply must fail the item, never lose it
                 result = Result(req, "", error=type(exc).__name__, message=str(exc)[:500] or type(exc).__name__)
             finish(result)
+            for copy in waiting.pop(key, ()):
+                finish(client.shared(copy, key, result))
         finally:
+            waiting.pop(key, None)
             slot.release()
+
+    def timed_out() -> None:
+        narrowing.see_timeout()
+        stats.timeouts += 1
+        if stats.timeouts in _TOLD_AT:
+            stats.notices.append(
+                f"{stats.timeouts} request(s) got no answer within {settings.timeout_s:g} s (endpoint.timeout_s) and "
+                "are sent again; a slow model needs a larger endpoint.timeout_s"
+            )
+            if progress is not None:
+                progress(stats)
+
+    client.on_timeout = timed_out
 
     def on_sigint() -> None:
         if stop.is_set():
@@ -201,6 +229,11 @@ async def run_requests(
                 stats.stopped = "max-cost"
                 break
             dispatched += 1
+            key = req.key(settings.model)
+            copies = waiting.get(key)
+            if copies is not None:
+                copies.append(req)
+                continue
             cached = client.from_journal(req)
             if cached is not None:
                 finish(cached)
@@ -216,7 +249,8 @@ async def run_requests(
             if stop.is_set():
                 slots.release()
                 break
-            task = loop.create_task(work(req))
+            waiting[key] = []
+            task = loop.create_task(work(req, key))
             inflight.add(task)
             task.add_done_callback(inflight.discard)
             if loop.time() - turn > _TURN_S:
@@ -229,12 +263,25 @@ async def run_requests(
 
 
 STREAK = 20
+_TOLD_AT = frozenset({1, 10, 100, 1000, 10_000})  # timeouts are told as they happen, but not each one
 # The dispatcher builds requests for at most this long before letting the ones it created start. A request's bytes
 # leave in its task's first step, so building a whole wave of 256 first (~80 ms) delayed every byte of it and kept the
 # server's work from overlapping ours; yielding after every request instead made each dispatch wait for a full turn
 # of the loop (every answer ready in it parsed first), which at high load starved the free slots.
 _TURN_S = 0.001
 _CONFIG_ERRORS = frozenset({"http_400", "http_401", "http_403", "http_404"})
+
+
+def _stop_at_once(result: Result, settings: EndpointSettings) -> str | None:
+    """Why one failure stops the stage: a refused key, or an endpoint that is no chat API (`errors.unusable`)."""
+    if result.error in _UNUSABLE:
+        return result.message
+    if is_auth_failure(result.error, result.message):
+        return auth_message(", ".join(settings.base_url), f"{result.error}: {result.message}", settings.api_key_env)
+    return None
+
+
+_UNUSABLE = frozenset({"not_openai", "no_answer"})
 
 
 def _hint(result: Result) -> str:

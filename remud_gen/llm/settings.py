@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -36,7 +37,13 @@ class EndpointSettings(BaseModel):
     concurrency: int = Field(64, ge=1, le=4096, description="requests in flight at once")
     requests_per_minute: int | None = Field(None, ge=1, description="request rate cap (None: learn from headers)")
     tokens_per_minute: int | None = Field(None, ge=1, description="token rate cap (None: learn from headers)")
-    timeout_s: float = Field(300.0, gt=0, description="seconds before one request is abandoned and retried")
+    timeout_s: float = Field(
+        180.0,
+        gt=0,
+        description="seconds to wait for an answer before the request is retried (before any answer: the stage "
+        "stops and says so). An answer comes whole, so this bounds a full generation: max_tokens 2048 at ~15 "
+        "tokens/s, a 7B vision model on one GPU at full batch, is ~140 s, plus the image prefill and queueing",
+    )
     max_retries: int = Field(6, ge=0, description="retries of a retryable failure (429, 5xx, timeout, dropped)")
     backoff_base_s: float = Field(1.0, gt=0, description="first retry delay; doubles each retry, with jitter")
     backoff_max_s: float = Field(60.0, gt=0, description="longest delay between two retries")
@@ -80,4 +87,10 @@ class EndpointSettings(BaseModel):
         for url in urls:
             if not url.startswith(("http://", "https://")):
                 raise ValueError(f"{url!r} is not an http(s) URL; write it as http://HOST:PORT/v1")
+            if "@" in urllib.parse.urlsplit(url).netloc:
+                # the URL would be written to the manifest and shown in messages; the key has its own variable
+                raise ValueError(
+                    "a base URL must not carry user:password@; put the key in the environment variable that "
+                    "endpoint.api_key_env names"
+                )
         return urls
