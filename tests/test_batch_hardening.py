@@ -123,6 +123,11 @@ def test_the_malformed_corpus_is_named_per_file_quietly_and_in_little_memory(tmp
     assert peak_mb < 600 or before / 1024 >= 600, f"peak RSS {peak_mb:.0f} MB"
 
 
+def probes(work: Path) -> int:
+    """Requests of the probe that found what the endpoint understands (journaled like any request, made once)."""
+    return sum(b'"i":"probe:' in line for line in (work / "synthesize" / "journal.jsonl").read_bytes().splitlines())
+
+
 def test_one_file_under_two_names_is_extracted_and_paid_for_once(tmp_path: Path, corpus: Path) -> None:
     books = tmp_path / "books"
     books.mkdir()
@@ -140,7 +145,7 @@ def test_one_file_under_two_names_is_extracted_and_paid_for_once(tmp_path: Path,
     with BackgroundStub() as stub:
         result = runner.invoke(app, ["synthesize", str(work), "--base-url", stub.base_url, "--task", "qa"])
         assert result.exit_code == 0, result.stderr
-        assert stub.stats()["by_path"]["/v1/chat/completions"] == len(chunks)
+        assert stub.stats()["by_path"]["/v1/chat/completions"] == len(chunks) + probes(work)
 
 
 def test_identical_requests_in_one_run_are_sent_once(tmp_path: Path) -> None:
@@ -155,7 +160,7 @@ def test_identical_requests_in_one_run_are_sent_once(tmp_path: Path) -> None:
         args = ["synthesize", str(work), "--base-url", stub.base_url, "--task", "qa", "--concurrency", "8"]
         result = runner.invoke(app, args)
         assert result.exit_code == 0, result.stderr
-        assert stub.stats()["by_path"]["/v1/chat/completions"] == 4
+        assert stub.stats()["by_path"]["/v1/chat/completions"] == 4 + probes(work)
     assert len(jsonl(work / "synthesize" / "samples.jsonl")) == 12
 
 

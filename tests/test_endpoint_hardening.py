@@ -186,7 +186,8 @@ def test_a_request_left_unanswered_later_is_told_as_it_happens(tmp_path: Path) -
     application, _ = app_with(first_then_silent)
     application.on_shutdown.append(close)
     work = work_with_chunks(tmp_path / "w", n=3)
-    config = "  timeout_s: 1\n  max_retries: 1\n  max_reasks: 0\n  concurrency: 1\n"
+    # The mode is set, so no probe goes first: the one answer is an item's.
+    config = "  timeout_s: 1\n  max_retries: 1\n  max_reasks: 0\n  concurrency: 1\n  structured_output: prompt\n"
     with served(application) as url:
         result = synthesize(work, url, config)
     assert result.exit_code == 1, result.stderr

@@ -31,31 +31,31 @@ class Outputs:
 
 
 def write_outputs(
-    out: Path, caches: list[tuple[Path, Path]], failures: list[Failure], warnings: list[StageWarning]
+    out: Path, caches: list[tuple[str, Path, Path]], failures: list[Failure], warnings: list[StageWarning]
 ) -> Outputs:
-    """Rebuild documents, chunks, figures, failures and warnings from the caches of ``(file, cache)`` pairs, one
-    record at a time (a corpus of long books is never held in memory)."""
+    """Rebuild documents, chunks, figures, failures and warnings from the caches of ``(document name, file, cache)``
+    triples, one record at a time (a corpus of long books is never held in memory)."""
     done = Outputs(warnings=list(warnings))
     with atomic_open(out / "chunks.jsonl") as chunks, atomic_open(out / "figures.jsonl") as figures:
-        for path, cache in caches:
+        for name, path, cache in caches:
             if not cache.exists():
                 continue
             for kind, record in cache_records(cache):
                 if kind == "figure":
-                    figure = Figure.model_validate({**record, "doc": path.name})
+                    figure = Figure.model_validate({**record, "doc": name})
                     figures.write(figure.model_dump_json() + "\n")
                     done.counts["figures"] += 1
                     done.counts["ultrasound"] += figure.is_ultrasound
                 elif kind == "chunk":
-                    chunks.write(Chunk.model_validate({**record, "doc": path.name}).model_dump_json() + "\n")
+                    chunks.write(Chunk.model_validate({**record, "doc": name}).model_dump_json() + "\n")
                     done.counts["chunks"] += 1
                 else:
-                    document = {**record["document"], "doc": path.name, "path": str(path)}
+                    document = {**record["document"], "doc": name, "path": str(path)}
                     done.documents.append(Document.model_validate(document))
                     if record.get("vlm"):
-                        done.vlm.append({"doc": path.name, **record["vlm"]})
+                        done.vlm.append({"doc": name, **record["vlm"]})
                     done.warnings += [
-                        StageWarning(item=str(path), stage=STAGE, message=f"{path.name}: {w}")
+                        StageWarning(item=str(path), stage=STAGE, message=f"{name}: {w}")
                         for w in record.get("warnings") or []
                     ]
     write_records(out / "documents.jsonl", done.documents)

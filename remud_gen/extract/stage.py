@@ -26,7 +26,7 @@ from remud_gen.extract.heap import keep_flat, settle
 from remud_gen.extract.inputs import expand
 from remud_gen.extract.ocr import limit_threads
 from remud_gen.extract.outputs import cached_vlm, warnings_note, write_outputs
-from remud_gen.extract.pageimages import page_books
+from remud_gen.extract.pageimages import book_name, page_books
 from remud_gen.extract.settings import ExtractSettings
 from remud_gen.extract.vlm.job import VlmJob
 from remud_gen.extract.vlm.plan import VlmPlan, incomplete, plan, summarise
@@ -94,7 +94,8 @@ def run(
         failures.append(Failure(item=str(path), stage=STAGE, error=kind, message=message))
 
     warnings = [StageWarning(item=str(dup), stage=STAGE, message=m) for dup, m in duplicates]
-    written = write_outputs(out, [(p, todo[p]) for p in files if p in todo], failures, warnings)
+    named = [(book_name(books[p]) if p in books else p.name, p, todo[p]) for p in files if p in todo]
+    written = write_outputs(out, named, failures, warnings)
     documents, counts = written.documents, written.counts
     vlm.outcomes += written.vlm
     report.items_out, report.failures = len(documents), len(failures)

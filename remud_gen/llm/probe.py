@@ -23,6 +23,7 @@ from remud_gen.errors import ConfigError, EndpointError
 from remud_gen.llm.body import Mode
 from remud_gen.llm.capabilities import MODES, Capabilities, explicit, read, write
 from remud_gen.llm.client import Client, Result
+from remud_gen.llm.errors import auth_message, is_auth_failure
 from remud_gen.llm.parse import ParseError, parse_json_object
 from remud_gen.llm.request import ChatRequest, Message
 
@@ -168,10 +169,12 @@ class _Prober:
 def _stop_on_setup_failure(result: Result, client: Client, what: str) -> None:
     """Failures that say nothing about a feature stop the probe with what to fix."""
     url = client.settings.base_url[0]
+    if result.error in ("not_openai", "no_answer"):  # no chat API at all, or one that never answers
+        raise EndpointError(result.message)
     if result.error in ("connection", "timeout"):
         raise EndpointError(f"the endpoint failed while probing {what} ({result.error}: {result.message})")
-    if result.error in ("http_401", "http_403"):
-        raise EndpointError(f"{url} rejected the API key: {result.message}")
+    if is_auth_failure(result.error, result.message):
+        raise EndpointError(auth_message(url, result.message, client.settings.api_key_env))
     if result.error == "http_404" and "model" not in result.message.lower():
         hint = f"set endpoint.base_url to {url.rstrip('/')}/v1" if not url.rstrip("/").endswith("/v1") else ""
         raise ConfigError(
