@@ -23,8 +23,10 @@ from remud_gen.cli import app
 
 TRUTH = json.loads((Path(__file__).parent / "truth" / "en_papers.json").read_text(encoding="utf-8"))["figures"]
 # A page of every kind: a 6-frame grid, a diagram with a chart pair, a row of five matrices, a grey diagram, two
-# lung frames, frames inside plots, a text-box diagram, a 4-panel figure of charts and frames.
+# lung frames, frames inside plots, a text-box diagram, a 4-panel figure of charts and frames; and a first page with
+# the journal's logos and no figure.
 PAGES = [
+    ("boice2022_JImaging_US_panels_ccby.pdf", 1),
     ("boice2022_JImaging_US_panels_ccby.pdf", 4),
     ("boice2022_JImaging_US_panels_ccby.pdf", 7),
     ("boice2022_JImaging_US_panels_ccby.pdf", 9),
@@ -96,3 +98,14 @@ def test_scanned_papers_give_the_born_digital_panels(scanned: dict[tuple[str, in
             wrong.append(f"{truth['doc'][:12]} p{truth['page']} {truth['figure_id']}{truth['panel'] or ''}: got {got}")
     assert len(wrong) <= 2, "\n".join(wrong)
     assert sum(figures.values()) >= len(figures) - 1, figures
+
+
+def test_scanned_papers_give_nothing_else(scanned: dict[tuple[str, int], list[dict[str, Any]]]) -> None:
+    """No figure where the born-digital file has none: not the journal logos of page 1, not a caption or a table."""
+    extra = [
+        f"{doc[:12]} p{page} {f['figure_id']} {[round(v) for v in f['bbox']]}"
+        for (doc, page), found in scanned.items()
+        for f in found
+        if not any(t["doc"] == doc and t["page"] == page and _iou(f["bbox"], t["bbox"]) >= 0.5 for t in TRUTH)
+    ]
+    assert not extra, extra

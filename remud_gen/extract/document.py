@@ -112,8 +112,14 @@ def analyse(store: PageStore, settings: ExtractSettings) -> Analysis:
             regions = [(r.bbox, "embedded" if r.rasters else "vector") for r in found]
         page_drafts = assign_page(blocks, regions, p.number, p.size[0])
         # Vector clusters and blocks the layout model took for tables are figures only under a figure caption;
-        # without one they are tables, boxes and ornaments.
-        drafts += [d for d in page_drafts if d.source not in ("vector", "layout-table") or d.figure_id]
+        # without one they are tables, boxes and ornaments. On a scan, an uncaptioned speck is a logo or a stamp.
+        floor = settings.min_figure_area * page_box[2] * page_box[3]
+        drafts += [
+            d
+            for d in page_drafts
+            if d.figure_id
+            or (d.source not in ("vector", "layout-table") and (not p.scanned or _big_enough(d.bbox, min_side, floor)))
+        ]
         ordered = reading_order([b for b in blocks if b.role not in ("margin", "figure-text")], p.size[0])
         kept += [b.settled() for b in ordered if b.role in _TEXT_ROLES]
         sizes.update(font_sizes(blocks))
@@ -130,6 +136,12 @@ def analyse(store: PageStore, settings: ExtractSettings) -> Analysis:
         if d.source == "vector":
             d.source = "embedded"
     return Analysis(drafts=drafts, paras=paras, title=title, language=store.language(settings.language))
+
+
+def _big_enough(b: BBox, min_side: float, min_area: float) -> bool:
+    """Whether a region found on a scan is a figure's size, not a logo, stamp or icon (the born-digital rule)."""
+    w, h = b[2] - b[0], b[3] - b[1]
+    return min(w, h) >= min_side and w * h >= min_area
 
 
 def _sections_for(drafts: list[Draft], kept: list[Block]) -> None:
