@@ -32,6 +32,32 @@ def test_each_command_help_has_an_example(command: str) -> None:
     assert code == 0 and "Example" in output and f"remud-gen {command}" in output
 
 
+@pytest.mark.parametrize("command", [c for c in COMMANDS if c != "stub-server"])
+def test_help_names_what_each_option_takes(command: str) -> None:
+    """Options show a word for their value (URL, N, FILE) or their choices, never a Python type like <list[str]>."""
+    code, output = invoke(command, "--help")
+    options = output[output.index("Options:") :]
+    assert code == 0
+    for python_type in ("<str>", "<int>", "<float>", "<path>", "<list[str]>", "<list[Path]>"):
+        assert python_type not in options, (python_type, options)
+
+
+@pytest.mark.parametrize(
+    ("args", "choices"),
+    [
+        (["extract", "in.pdf", "-o", "w", "--detector", "yolo"], "'analysis', 'vlm'"),
+        (["extract", "in.pdf", "-o", "w", "--images", "pages"], "'auto', 'page', 'figure'"),
+        (["synthesize", "w", "--language", "fr"], "'auto', 'zh', 'en', 'both'"),
+        (["filter", "w", "--format", "csv"], "'sharegpt', 'openai', 'hf'"),
+    ],
+)
+def test_a_choice_outside_the_list_is_refused_before_any_work(tmp_path: Path, args: list[str], choices: str) -> None:
+    """A misspelt choice stops with exit 2 and the choices, before a work directory is touched."""
+    code, output = invoke(*[a if a != "w" else str(tmp_path / "w") for a in args])
+    assert code == 2 and choices in output
+    assert not (tmp_path / "w").exists()
+
+
 def test_missing_input_is_one_line_and_nonzero(tmp_path: Path) -> None:
     code, output = invoke("extract", str(tmp_path / "nope.pdf"), "-o", str(tmp_path / "w"))
     assert code != 0

@@ -289,7 +289,7 @@ def test_the_command(exam: BackgroundStub, tmp_path: Path) -> None:
     data = write_data(tmp_path, records)
     preds = tmp_path / "preds.jsonl"
     args = ["eval", "--data", str(data), "--model", "stand-in", "--base-url", exam.base_url, "-k", "2"]
-    args += ["--top-p", "0.7", "--temperature", "0.6", "--out", str(preds), "--work", str(tmp_path / "w")]
+    args += ["--top-p", "0.7", "--temperature", "0.6", "--predictions", str(preds), "--work", str(tmp_path / "w")]
     config = tmp_path / "c.yaml"
     config.write_text(f"eval:\n  seed: {SEED}\n")
     result = CliRunner().invoke(app, [*args, "-c", str(config)])

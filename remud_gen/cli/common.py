@@ -22,15 +22,19 @@ err = Console(stderr=True)
 state = {"debug": False}
 F = TypeVar("F", bound=Callable[..., Any])
 
-ConfigOpt = Annotated[Path | None, typer.Option("-c", "--config", help="YAML file overlaid on the defaults.")]
-WorkArg = Annotated[Path, typer.Argument(help="The work directory (the -o of extract).")]
-BaseUrlOpt = Annotated[
-    list[str] | None, typer.Option("--base-url", help="OpenAI-compatible base URL (repeat for a fleet).")
+ConfigOpt = Annotated[
+    Path | None, typer.Option("-c", "--config", metavar="FILE", help="YAML file overlaid on the defaults.")
 ]
-ModelOpt = Annotated[str | None, typer.Option("--model", help="Model name sent to the endpoint.")]
-ConcurrencyOpt = Annotated[int | None, typer.Option("--concurrency", help="Requests in flight at once.")]
-LimitOpt = Annotated[int | None, typer.Option("--limit", help="Stop cleanly after this many requests.")]
-MaxCostOpt = Annotated[float | None, typer.Option("--max-cost", help="Stop cleanly once this many USD are spent.")]
+WorkArg = Annotated[Path, typer.Argument(metavar="WORK", help="The work directory (the -o of extract).")]
+BaseUrlOpt = Annotated[
+    list[str] | None, typer.Option("--base-url", metavar="URL", help="OpenAI-compatible base URL (repeat for a fleet).")
+]
+ModelOpt = Annotated[str | None, typer.Option("--model", metavar="NAME", help="Model name sent to the endpoint.")]
+ConcurrencyOpt = Annotated[int | None, typer.Option("--concurrency", metavar="N", help="Requests in flight at once.")]
+LimitOpt = Annotated[int | None, typer.Option("--limit", metavar="N", help="Stop cleanly after this many requests.")]
+MaxCostOpt = Annotated[
+    float | None, typer.Option("--max-cost", metavar="USD", help="Stop cleanly once this many USD are spent.")
+]
 BatchOpt = Annotated[bool, typer.Option("--batch", help="Use the OpenAI Batch API (cheaper, within 24 h; resumable).")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Count and price the requests; send nothing.")]
 

@@ -27,16 +27,25 @@ from remud_gen.progress import request_progress
 from remud_gen.workdir import WorkDir
 
 TestSizeOpt = Annotated[
-    str | None, typer.Option("--test-size", help="Items to hold out: a number (300) or a fraction (0.1).")
+    str | None,
+    typer.Option("--test-size", metavar="N|FRACTION", help="Items to hold out: a number (300) or a fraction (0.1)."),
 ]
-DataOpt = Annotated[Path, typer.Option("--data", help="test.json, a shard, or a JSONL of ShareGPT records.")]
-EvalModelOpt = Annotated[str, typer.Option("--model", help="The model to score, as the endpoint names it.")]
-KOpt = Annotated[int | None, typer.Option("-k", help="Samples per question (ReMUD: 4).")]
-TemperatureOpt = Annotated[float | None, typer.Option("--temperature", help="Sampling temperature (ReMUD: 0.6).")]
-TopPOpt = Annotated[float | None, typer.Option("--top-p", help="Nucleus sampling mass (ReMUD: 0.7).")]
-PredictionsOpt = Annotated[Path | None, typer.Option("--out", help="Write per-question predictions to this JSONL.")]
+DataOpt = Annotated[
+    Path, typer.Option("--data", metavar="FILE", help="test.json, a shard, or a JSONL of ShareGPT records.")
+]
+EvalModelOpt = Annotated[
+    str, typer.Option("--model", metavar="NAME", help="The model to score, as the endpoint names it.")
+]
+KOpt = Annotated[int | None, typer.Option("-k", metavar="K", help="Samples per question (ReMUD: 4).")]
+TemperatureOpt = Annotated[
+    float | None, typer.Option("--temperature", metavar="T", help="Sampling temperature (ReMUD: 0.6).")
+]
+TopPOpt = Annotated[float | None, typer.Option("--top-p", metavar="P", help="Nucleus sampling mass (ReMUD: 0.7).")]
+PredictionsOpt = Annotated[
+    Path | None, typer.Option("--predictions", metavar="FILE", help="Write per-question predictions to this JSONL.")
+]
 EvalWorkOpt = Annotated[
-    Path | None, typer.Option("--work", help="Folder of the journal and report (default: <data>.eval/).")
+    Path | None, typer.Option("--work", metavar="DIR", help="Folder of the journal and report (default: <data>.eval/).")
 ]
 
 

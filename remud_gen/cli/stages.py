@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -28,23 +29,43 @@ from remud_gen.progress import count_progress, request_progress
 from remud_gen.report import StageReport
 from remud_gen.workdir import WorkDir
 
-InputsArg = Annotated[list[Path], typer.Argument(help="PDF files, image files, or folders of them.")]
-OutOpt = Annotated[Path, typer.Option("-o", "--out", help="The work directory to write.")]
-PasswordOpt = Annotated[str | None, typer.Option("--password", help="Password of encrypted PDFs.")]
-WorkersOpt = Annotated[int | None, typer.Option("--workers", help="Extract processes (0: one per core).")]
-TaskOpt = Annotated[list[str] | None, typer.Option("--task", help="Task kind to generate (repeatable).")]
-LanguageOpt = Annotated[str | None, typer.Option("--language", help="Item language: auto, zh or en.")]
-ThresholdOpt = Annotated[float | None, typer.Option("--threshold", help="Judge score an item needs (1-5).")]
+
+class Format(StrEnum):
+    """Dataset formats --format takes (sharegpt is always written)."""
+
+    sharegpt = "sharegpt"
+    openai = "openai"
+    hf = "hf"
+
+
+InputsArg = Annotated[
+    list[Path], typer.Argument(metavar="INPUT...", help="PDF files, image files, or folders of them.")
+]
+OutOpt = Annotated[Path, typer.Option("-o", "--out", metavar="WORK", help="The work directory to write.")]
+PasswordOpt = Annotated[str | None, typer.Option("--password", metavar="TEXT", help="Password of encrypted PDFs.")]
+WorkersOpt = Annotated[int | None, typer.Option("--workers", metavar="N", help="Extract processes (0: one per core).")]
+TaskOpt = Annotated[
+    list[str] | None, typer.Option("--task", metavar="KIND", help="Task kind to generate (repeatable).")
+]
+LanguageOpt = Annotated[
+    Literal["auto", "zh", "en", "both"] | None,
+    typer.Option("--language", help="Item language: auto (the source's), zh, en, or both (adds a translation)."),
+]
+ThresholdOpt = Annotated[
+    float | None, typer.Option("--threshold", metavar="SCORE", help="Judge score an item needs (1-5).")
+]
 FormatOpt = Annotated[
-    list[str] | None,
-    typer.Option("--format", help="Also write this format beside the ShareGPT shards: openai or hf (repeatable)."),
+    list[Format] | None,
+    typer.Option(
+        "--format", metavar="sharegpt|openai|hf", help="Also write this format beside the ShareGPT shards (repeatable)."
+    ),
 ]
 DetectorOpt = Annotated[
-    str | None,
+    Literal["analysis", "vlm"] | None,
     typer.Option("--detector", help="Figure finder on scanned pages: analysis, or vlm (the endpoint, cross-checked)."),
 ]
 ImagesOpt = Annotated[
-    str | None,
+    Literal["auto", "page", "figure"] | None,
     typer.Option(
         "--images", help="Image inputs: auto (a page image is a scanned page, a picture one figure), page or figure."
     ),
@@ -58,7 +79,7 @@ def extract(
     config: ConfigOpt = None,
     password: PasswordOpt = None,
     workers: WorkersOpt = None,
-    dpi: Annotated[int | None, typer.Option("--dpi", help="Render resolution of figure crops.")] = None,
+    dpi: Annotated[int | None, typer.Option("--dpi", metavar="DPI", help="Render resolution of figure crops.")] = None,
     detector: DetectorOpt = None,
     images: ImagesOpt = None,
     base_url: BaseUrlOpt = None,
@@ -125,10 +146,10 @@ def filter_(
 
     \b
     Example:
-      remud-gen filter out/ --threshold 4 --format sharegpt
+      remud-gen filter out/ --threshold 4 --format openai
     """
     overrides = endpoint_overrides(base_url, model, concurrency)
-    extra = [f for f in fmt or [] if f != "sharegpt"]
+    extra = [f.value for f in fmt or [] if f != Format.sharegpt]
     overrides |= {"filter.judge.threshold": threshold, "filter.output.formats": extra if fmt else None}
     if no_judge:
         overrides["filter.judge.enabled"] = False
