@@ -29,8 +29,13 @@ HEADER = """\
 
 def default_yaml() -> str:
     """The default configuration as commented YAML."""
-    lines = [HEADER.rstrip("\n")]
-    _emit(Config(), 0, lines)
+    return config_yaml(Config(), HEADER)
+
+
+def config_yaml(config: Config, header: str) -> str:
+    """``config`` as YAML with every key's description as its comment, below ``header`` (comment lines)."""
+    lines = [header.rstrip("\n")]
+    _emit(config, 0, lines)
     return "\n".join(lines) + "\n"
 
 

@@ -61,7 +61,9 @@ def run(
     outputs = [out / "accepted.jsonl", out / "rejected.jsonl", out / "failures.jsonl"]
     fp = fingerprint(
         file_digest(samples_path),
-        settings.model_dump(mode="json"),
+        # the folder's name is not what the judge is asked (judge_prompts.version is); leaving it out also keeps
+        # the fingerprints of work folders filtered before the key existed
+        settings.model_dump(mode="json", exclude={"prompts_dir"}),
         judge_endpoint.model_dump(include={"model", "structured_output"}),
         judge_prompts.version,
     )
