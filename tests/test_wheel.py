@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from remud_gen.sample import write_sample
+from samplegen import write_sample
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -92,7 +92,8 @@ def test_the_installed_code_is_the_wheels_not_the_checkouts(venv: Path, tmp_path
     where = _ok(_run(venv / "python", "-c", "import remud_gen; print(remud_gen.__file__)", cwd=tmp_path)).strip()
     assert Path(where).is_relative_to(venv.parent), where
     assert not Path(where).is_relative_to(ROOT), where
-    assert _run(venv / "python", "-c", "import samplegen", cwd=tmp_path).returncode != 0, "samplegen is not shipped"
+    for dev_only in ("samplegen", "remud_gen.sample"):
+        assert _run(venv / "python", "-c", f"import {dev_only}", cwd=tmp_path).returncode != 0, f"{dev_only} shipped"
 
 
 def test_init_then_the_pipeline_from_a_folder_that_is_not_the_checkout(
