@@ -33,13 +33,13 @@ test: setup ## run the test suite
 	$(BIN)/pytest
 
 lint: setup ## ruff (lint + format check) and mypy
-	$(BIN)/ruff check remud_gen tests scripts bench
-	$(BIN)/ruff format --check remud_gen tests scripts bench
+	$(BIN)/ruff check remud_gen samplegen tests scripts bench
+	$(BIN)/ruff format --check remud_gen samplegen tests scripts bench
 	$(BIN)/mypy
 
 format: setup ## apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix remud_gen tests scripts bench
-	$(BIN)/ruff format remud_gen tests scripts bench
+	$(BIN)/ruff check --fix remud_gen samplegen tests scripts bench
+	$(BIN)/ruff format remud_gen samplegen tests scripts bench
 
 bench: setup ## benchmarks against the stand-in endpoint (writes bench/results.json)
 	$(PY) bench/run.py

@@ -17,10 +17,11 @@ import pymupdf
 import yaml
 from common import CORPUS, REMUD, Proc, Result, Section, near, run, twice_if
 
-from remud_gen.sample import rasterize_pdf, write_sample
-
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # samplegen: in the checkout, not the package
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from atlas_scans import FORMS, build_book, master_pages, write_form
+
+from samplegen import rasterize_pdf, write_sample
 
 BARE = str(Path(__file__).with_name("bare.py"))
 

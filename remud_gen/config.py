@@ -1,7 +1,7 @@
 """Configuration: one validated model, built once from defaults, an optional YAML file and command-line overrides.
 
 Precedence: command-line options > the `-c FILE` overlay > the defaults in the settings models (mirrored, with a
-comment on every key, in `configs/default.yaml`; `python -m remud_gen.config` rewrites that file). A partial file is
+comment on every key, in `configs/default.yaml`; `python -m remud_gen.config_doc` rewrites that file). A partial file is
 fine; an unknown key or a value of the wrong type is a `ConfigError` naming the key's path. Secrets never live here:
 the API key is read from the environment variable that `endpoint.api_key_env` names.
 """

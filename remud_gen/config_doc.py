@@ -1,5 +1,8 @@
 """Writes `configs/default.yaml` from the settings models, so the file and the code can never disagree.
 
+The file lives in the package (`remud_gen/data/configs/`, so a wheel carries it); the checkout's top-level `configs/`
+is a link to that folder.
+
 Every key gets its field description as a comment. Run `python -m remud_gen.config_doc` after changing a setting;
 a test fails while the committed file differs from what this writes.
 """
@@ -26,8 +29,13 @@ HEADER = """\
 
 def default_yaml() -> str:
     """The default configuration as commented YAML."""
-    lines = [HEADER.rstrip("\n")]
-    _emit(Config(), 0, lines)
+    return config_yaml(Config(), HEADER)
+
+
+def config_yaml(config: Config, header: str) -> str:
+    """``config`` as YAML with every key's description as its comment, below ``header`` (comment lines)."""
+    lines = [header.rstrip("\n")]
+    _emit(config, 0, lines)
     return "\n".join(lines) + "\n"
 
 
@@ -59,9 +67,7 @@ def _scalar(value: Any) -> str:
 
 if __name__ == "__main__":
     if len(sys.argv) > 2 or (len(sys.argv) == 2 and sys.argv[1].startswith("-")):
-        sys.exit("usage: python -m remud_gen.config_doc [OUTPUT]   (default: configs/default.yaml)")
-    target = (
-        Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
-    )
+        sys.exit("usage: python -m remud_gen.config_doc [OUTPUT]   (default: remud_gen/data/configs/default.yaml)")
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).with_name("data") / "configs" / "default.yaml"
     target.write_text(default_yaml(), encoding="utf-8")
     print(f"wrote {target}")

@@ -41,7 +41,10 @@ from typing import Any
 from aiohttp import ClientSession, ClientTimeout, web
 
 from remud_gen.llm.errors import APIStatusError, refusal
-from remud_gen.sample import write_sample
+
+# samplegen (the input) lives in the checkout, not in the installed package
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from samplegen import write_sample
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -17,7 +17,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from remud_gen.sample import write_sample
+# samplegen (the demo's input) lives in the checkout, not in the installed package
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from samplegen import write_sample
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

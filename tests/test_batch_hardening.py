@@ -20,8 +20,8 @@ from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
 from remud_gen.cli import app
-from remud_gen.sample import write_sample
 from remud_gen.stub import BackgroundStub
+from samplegen import write_sample
 
 runner = CliRunner()
 CLI = [sys.executable, "-m", "remud_gen.cli"]

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from remud_gen.cli import app
 
 runner = CliRunner()
-COMMANDS = ["extract", "synthesize", "filter", "run", "split", "eval", "stub-server"]
+COMMANDS = ["init", "extract", "synthesize", "filter", "run", "split", "eval", "stub-server"]
 
 
 def invoke(*args: str) -> tuple[int, str]:

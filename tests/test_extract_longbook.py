@@ -12,8 +12,8 @@ from remud_gen.extract.pages import PageData
 from remud_gen.extract.pagestore import PageStore
 from remud_gen.extract.stage import run
 from remud_gen.records import Figure
-from remud_gen.sample import write_sample
 from remud_gen.workdir import WorkDir
+from samplegen import write_sample
 
 
 def _page(number: int, texts: list[str], head: str = "Running head") -> PageData:

@@ -288,7 +288,7 @@ def test_text_only_scans_have_no_figures(corpus: Path, doc: str) -> None:
 
 def test_sample_atlas_rasterised(busi: list[Path], tmp_path: Path) -> None:
     """The project's own atlas generator with the real frames, as an image-only PDF and as strips."""
-    sample = pytest.importorskip("remud_gen.sample", reason="remud_gen.sample is not available yet")
+    sample = pytest.importorskip("samplegen", reason="samplegen is not available yet")
     truth = sample.atlas_with_frames(busi, tmp_path, seed=3)
     (pdf,) = truth.pdfs
     found = total = 0
@@ -313,7 +313,7 @@ def test_sample_atlas_rasterised(busi: list[Path], tmp_path: Path) -> None:
 
 def _single_frames(busi: list[Path]) -> list[np.ndarray]:
     frames = [np.asarray(Image.open(path).convert("RGB")) for path in busi]
-    sample = pytest.importorskip("remud_gen.sample", reason="remud_gen.sample is not available yet")
+    sample = pytest.importorskip("samplegen", reason="samplegen is not available yet")
     for seed, (organ, lesion) in enumerate([("kidney", "stone"), ("liver", "mass"), ("breast", "cyst")]):
         frames.append(np.asarray(sample.speckle_frame(400, 300, seed, organ=organ, lesion=lesion).convert("RGB")))
         frames.append(np.asarray(sample.colour_doppler_frame(400, 300, seed, organ=organ, mode="linear")))

@@ -277,7 +277,7 @@ def _frames_with_letters(frames: list[np.ndarray], letters: str, gutter: int) ->
 
 
 def _sector(seed: int) -> np.ndarray:
-    sample = pytest.importorskip("remud_gen.sample", reason="remud_gen.sample is not available")
+    sample = pytest.importorskip("samplegen", reason="samplegen is not available")
     return np.asarray(sample.speckle_frame(300, 240, seed).convert("RGB"))
 
 

@@ -12,8 +12,8 @@ import pytest
 
 from remud_gen.extract.scanned import analyse_page
 from remud_gen.extract.spacing import SPACE_EVIDENCE, restore_spaces
-from remud_gen.sample import write_sample
-from remud_gen.sample.rasterize import rasterize_pdf
+from samplegen import write_sample
+from samplegen.rasterize import rasterize_pdf
 
 HIGH = 0.2  # a clear space read by the model
 LOW = 0.004  # the most space evidence seen inside an English word

@@ -86,7 +86,7 @@ def test_in_text_reference_at_line_start_is_not_a_caption(tmp_path: Path) -> Non
 
 
 def _sample() -> Any:
-    return pytest.importorskip("remud_gen.sample", reason="remud_gen.sample (generated atlas) not available yet")
+    return pytest.importorskip("samplegen", reason="samplegen (generated atlas) not available yet")
 
 
 def test_generated_atlas_against_its_truth(tmp_path: Path) -> None:
@@ -153,7 +153,7 @@ def scanned_atlas(tmp_path_factory: pytest.TempPathFactory, corpus: Path) -> tup
     """Truth and extract results (OCR on) for chosen pages of image-only copies of the generated atlases: the
     synthetic one and the one built around real BUSI frames."""
     sample = _sample()
-    rasterize = pytest.importorskip("remud_gen.sample.rasterize", reason="remud_gen.sample not available yet")
+    rasterize = pytest.importorskip("samplegen.rasterize", reason="samplegen not available yet")
     root = tmp_path_factory.mktemp("scanned_atlas")
     frames = sorted((corpus / "ultrasound_images").glob("busi_*.png"))
     if not frames:

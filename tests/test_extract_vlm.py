@@ -18,8 +18,8 @@ from remud_gen.extract.model import iou
 from remud_gen.stub import BackgroundStub
 
 pytest.importorskip("remud_gen.extract.scanned", reason="scanned-page support not available")
-rasterize = pytest.importorskip("remud_gen.sample.rasterize", reason="remud_gen.sample not available")
-sample_mod = pytest.importorskip("remud_gen.sample", reason="remud_gen.sample not available")
+rasterize = pytest.importorskip("samplegen.rasterize", reason="samplegen not available")
+sample_mod = pytest.importorskip("samplegen", reason="samplegen not available")
 
 # The stand-in's Qwen processor is set well under the image budget, so a client that skipped the smart-resize
 # (or used the wrong bounds) would be off by a factor of about 1.8 on each axis.

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from remud_gen.cli import app
 from remud_gen.prompts import PACKAGE_PROMPTS
-from remud_gen.sample import write_sample
 from remud_gen.synthesize.settings import SynthesizeSettings
+from samplegen import write_sample
 
 runner = CliRunner()
 

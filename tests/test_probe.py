@@ -17,8 +17,8 @@ from openai import OpenAI
 from typer.testing import CliRunner
 
 from remud_gen.cli import app
-from remud_gen.sample import write_sample
 from remud_gen.stub import BackgroundStub, StubSettings
+from samplegen import write_sample
 
 runner = CliRunner()
 TEXT_TASKS = ["--task", "qa", "--task", "qa-reasoning"]

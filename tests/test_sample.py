@@ -14,7 +14,7 @@ import pymupdf
 import pytest
 from PIL import Image
 
-from remud_gen.sample import (
+from samplegen import (
     SampleSet,
     atlas_with_frames,
     colour_doppler_frame,
@@ -27,9 +27,9 @@ from remud_gen.sample import (
     strip_pdf,
     write_sample,
 )
-from remud_gen.sample.speckle import render_ultrasound
-from remud_gen.sample.truth import PanelTruth, to_json
-from remud_gen.sample.wrap import Style, wrap
+from samplegen.speckle import render_ultrasound
+from samplegen.truth import PanelTruth, to_json
+from samplegen.wrap import Style, wrap
 
 CORPUS = Path(__file__).parents[1].parent / "shared" / "corpus"
 BUSI = sorted((CORPUS / "ultrasound_images").glob("busi_*.png"))

@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from remud_gen.cli import app
-from remud_gen.sample import write_sample
 from remud_gen.stub import BackgroundStub
+from samplegen import write_sample
 
 runner = CliRunner()
 

@@ -457,3 +457,21 @@ def test_serve_prints_banner_and_stops_on_sigterm() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def test_the_module_entry_is_the_stub_server_command() -> None:
+    # one front-end: `python -m remud_gen.stub` takes the options of `remud-gen stub-server`, errors included
+    module = [sys.executable, "-m", "remud_gen.stub"]
+    bad = subprocess.run([*module, "--like", "nonsense"], capture_output=True, text=True, timeout=60, check=False)
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines() == [
+        "error: --like 'nonsense': choose one of openai, llama-cpp, llama-cpp-chatml"
+    ], bad.stderr
+    proc = subprocess.Popen([*module, "--port", "0", "--fault", "429=0.0"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert "listening on http://127.0.0.1:" in line, line
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+    assert proc.returncode == 0

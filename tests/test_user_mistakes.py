@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from remud_gen.cli import app
-from remud_gen.sample import write_sample
+from samplegen import write_sample
 
 runner = CliRunner()
 

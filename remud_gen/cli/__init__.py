@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from remud_gen import __version__
-from remud_gen.cli import evaluate, serve, stages
+from remud_gen.cli import evaluate, init, serve, stages
 from remud_gen.cli.common import out, state
 
 app = typer.Typer(
@@ -44,6 +44,7 @@ def _main(
 stages.register(app)
 evaluate.register(app)
 serve.register(app)
+init.register(app)
 
 
 def main() -> None:

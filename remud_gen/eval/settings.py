@@ -78,7 +78,9 @@ class EvalSettings(BaseModel):
         description="system turn sent: the item's own, the answer-format instruction "
         "(eval_system_<lang>.txt), or both; an item without one gets the instruction",
     )
-    prompts_dir: Path | None = Field(default=None, description="folder of prompt files (None: the project's prompts/)")
+    prompts_dir: Path | None = Field(
+        default=None, description="folder of prompt files, e.g. one `remud-gen init` wrote (None: the packaged)"
+    )
     bootstrap: int = Field(default=1000, ge=100, le=100000, description="bootstrap resamples of the questions")
     confidence: float = Field(default=0.95, gt=0.5, lt=1, description="coverage of the bootstrap interval")
     bootstrap_seed: int = Field(default=0, description="seed of the bootstrap resampling")

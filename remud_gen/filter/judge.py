@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ class JudgePrompts:
     version: str
 
 
-def load_prompts(folder: Path) -> JudgePrompts:
+def load_prompts(folder: Traversable) -> JudgePrompts:
     import json
 
     judge = {lang: ChatPrompt(folder / f"judge.{lang}.md") for lang in ("zh", "en")}

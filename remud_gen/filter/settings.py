@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from remud_gen.filter.dedup import DedupSettings
@@ -30,3 +32,6 @@ class FilterSettings(BaseModel):
     dedup: DedupSettings = Field(default_factory=DedupSettings, description="duplicate removal")
     judge: JudgeSettings = Field(default_factory=JudgeSettings, description="the judge model")
     output: OutputSettings = Field(default_factory=OutputSettings, description="the dataset folder")
+    prompts_dir: Path | None = Field(
+        None, description="folder of the judge and system prompts, e.g. one `remud-gen init` wrote (None: the packaged)"
+    )

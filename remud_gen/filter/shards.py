@@ -20,6 +20,7 @@ import re
 import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from importlib.resources.abc import Traversable
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
@@ -83,7 +84,7 @@ class ShardOutput:
         return [p.stem for p in self.shards]
 
 
-def read_system_prompts(settings: OutputSettings, prompts_dir: Path) -> dict[str, str]:
+def read_system_prompts(settings: OutputSettings, prompts_dir: Traversable) -> dict[str, str]:
     """Read the system prompt file of each language from ``prompts_dir``."""
     prompts: dict[str, str] = {}
     for lang, name in settings.system_prompts.items():
@@ -93,7 +94,7 @@ def read_system_prompts(settings: OutputSettings, prompts_dir: Path) -> dict[str
             prompts[lang] = (prompts_dir / name).read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise ConfigError(
-                f"filter.output.system_prompts.{lang}: cannot read {prompts_dir / name} ({exc.strerror})"
+                f"filter.output.system_prompts.{lang}: cannot read {prompts_dir / name} ({exc.strerror or exc})"
             ) from exc
     return prompts
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -45,12 +46,14 @@ def run(
 ) -> StageReport:
     """Filter WORK/synthesize/samples.jsonl into WORK/filter and write the dataset to WORK/dataset.
 
+    ``prompts`` (a prompt folder) wins over ``settings.prompts_dir``; with neither, the packaged prompts are used.
+
     Example:
         >>> run(WorkDir(Path("out")), FilterSettings(), EndpointSettings(base_url="http://127.0.0.1:8011/v1"), "x")
     """
     samples_path = work.root / "synthesize" / "samples.jsonl"
     work.require(samples_path, hint="run `remud-gen synthesize WORK` first")
-    folder = prompts_dir(prompts)
+    folder = prompts_dir(prompts or settings.prompts_dir)
     judge_prompts = load_prompts(folder)
     judge_endpoint = _judge_endpoint(endpoint, settings)
     out = work.stage_dir(STAGE)
@@ -58,7 +61,9 @@ def run(
     outputs = [out / "accepted.jsonl", out / "rejected.jsonl", out / "failures.jsonl"]
     fp = fingerprint(
         file_digest(samples_path),
-        settings.model_dump(mode="json"),
+        # the folder's name is not what the judge is asked (judge_prompts.version is); leaving it out also keeps
+        # the fingerprints of work folders filtered before the key existed
+        settings.model_dump(mode="json", exclude={"prompts_dir"}),
         judge_endpoint.model_dump(include={"model", "structured_output"}),
         judge_prompts.version,
     )
@@ -163,7 +168,7 @@ def _figures(root: Path) -> dict[str, Figure]:
     return {f.figure_key: f for f in read_records(root / "extract" / "figures.jsonl", Figure)}
 
 
-def _sources(root: Path, samples: list[Sample], folder: Path, figures: dict[str, Figure]) -> dict[str, Source]:
+def _sources(root: Path, samples: list[Sample], folder: Traversable, figures: dict[str, Figure]) -> dict[str, Source]:
     """The exact source text (and image) each sample was generated from, as synthesize showed it to the model."""
     chunks = {c.chunk_id: c for c in read_records(root / "extract" / "chunks.jsonl", Chunk)} if samples else {}
     labels = {lang: read_yaml(folder / f"rules.{lang}.yaml")["labels"] for lang in ("zh", "en")}

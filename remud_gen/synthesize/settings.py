@@ -41,4 +41,6 @@ class SynthesizeSettings(BaseModel):
     )
     shuffle_options: bool = Field(True, description="shuffle MCQ options so answer letters are balanced")
     seed: int = Field(0, description="seed for option shuffling and unit selection")
-    prompts_dir: Path | None = Field(None, description="folder of prompt files (None: the project's prompts/)")
+    prompts_dir: Path | None = Field(
+        None, description="folder of prompt files, e.g. one `remud-gen init` wrote (None: the packaged)"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -201,7 +202,7 @@ def _generate(
 
 def _translate(
     client: Client,
-    folder: Path,
+    folder: Traversable,
     endpoint: EndpointSettings,
     budget: Budget | None,
     progress: Callable[[str, int], Any] | None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
+from importlib.resources.abc import Traversable
 from typing import Any, Literal
 
 from remud_gen.errors import ConfigError
@@ -35,15 +35,15 @@ class Task:
         return self.prompts[language]
 
 
-def load_task(kind: str, folder: Path) -> Task:
+def load_task(kind: str, folder: Traversable) -> Task:
     """Load one task kind from ``folder``.
 
     Raises:
         ConfigError: a file is missing or the schema is not valid JSON with an `x-remud` description.
     """
     schema_path = folder / f"{kind}.schema.json"
-    if not schema_path.exists():
-        known = sorted(p.name.removesuffix(".schema.json") for p in folder.glob("*.schema.json"))
+    if not schema_path.is_file():
+        known = sorted(p.name.removesuffix(".schema.json") for p in folder.iterdir() if p.name.endswith(".schema.json"))
         raise ConfigError(f"unknown task kind {kind!r}: no {schema_path}; known kinds: {', '.join(known)}")
     try:
         schema = json.loads(read_text(schema_path))
@@ -55,7 +55,7 @@ def load_task(kind: str, folder: Path) -> Task:
     prompts = {}
     for lang in ("zh", "en"):
         path = folder / f"{kind}.{lang}.md"
-        if not path.exists():
+        if not path.is_file():
             raise ConfigError(f"task {kind!r} has no {lang} prompt: create {path}")
         prompts[lang] = ChatPrompt(path)
     phrases = {lang: read_yaml(folder / f"rules.{lang}.yaml") for lang in ("zh", "en")}

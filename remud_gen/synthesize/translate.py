@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from importlib.resources.abc import Traversable
 from typing import Any
 
 from remud_gen.llm.request import ChatRequest, Message
@@ -44,7 +44,7 @@ def item_value(original: Original) -> dict[str, Any]:
     return value
 
 
-def translation_requests(originals: list[Original], folder: Path) -> Iterator[ChatRequest]:
+def translation_requests(originals: list[Original], folder: Traversable) -> Iterator[ChatRequest]:
     """One request per item, asking for the same schema in the other language."""
     prompts = {lang: ChatPrompt(folder / f"translate.{lang}.md") for lang in ("zh", "en")}
     names = {lang: read_yaml(folder / f"rules.{lang}.yaml")["language_name"][lang] for lang in ("zh", "en")}

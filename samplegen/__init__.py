@@ -6,10 +6,10 @@ The demo and the tests use it on a fresh machine with no download; nothing in it
 same kind of atlas around real frames supplied by the caller.
 """
 
-from remud_gen.sample.atlas import atlas_with_frames, write_sample
-from remud_gen.sample.rasterize import rasterize_pdf, rasterize_sample, strip_pdf
-from remud_gen.sample.speckle import colour_doppler_frame, diagram, photo_like, speckle_frame
-from remud_gen.sample.truth import Citation, Decoy, PageTruth, PanelTruth, SampleSet, load_truth
+from samplegen.atlas import atlas_with_frames, write_sample
+from samplegen.rasterize import rasterize_pdf, rasterize_sample, strip_pdf
+from samplegen.speckle import colour_doppler_frame, diagram, photo_like, speckle_frame
+from samplegen.truth import Citation, Decoy, PageTruth, PanelTruth, SampleSet, load_truth
 
 __all__ = [
     "Citation",

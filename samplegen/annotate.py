@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import pymupdf
 
-from remud_gen.sample.truth import Citation, Decoy, PageTruth, PanelTruth
-from remud_gen.sample.typeset import Line
+from samplegen.truth import Citation, Decoy, PageTruth, PanelTruth
+from samplegen.typeset import Line
 
 # A line that starts the way captions start: "图3-2", "Figure 1)", "(Figure 2)", "Fig. 2b", "FIGURE 3".
 CAPTION_LIKE = re.compile(r"^\s*[(（]?\s*(?:图|Fig(?:ure)?s?\.?|FIGURE)[\s\u00a0\u2002\u202f]*\d")

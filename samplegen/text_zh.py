@@ -8,7 +8,7 @@ detector must not mistake for a caption.
 
 from __future__ import annotations
 
-from remud_gen.sample.content import AtlasFigure, ClassicFigure, FrameSpec, Panel, ZhBook
+from samplegen.content import AtlasFigure, ClassicFigure, FrameSpec, Panel, ZhBook
 
 KIDNEY = FrameSpec(organ="kidney", mode="sector")
 KIDNEY_CYST = FrameSpec(organ="kidney", mode="sector", lesion="cyst")

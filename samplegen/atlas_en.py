@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pymupdf
 
-from remud_gen.sample import text_en as t
-from remud_gen.sample.annotate import Parts, body_decoys, box, cite
-from remud_gen.sample.composite import composite
-from remud_gen.sample.content import FrameSpec
-from remud_gen.sample.negatives import render_logo
-from remud_gen.sample.pictures import (
+from samplegen import text_en as t
+from samplegen.annotate import Parts, body_decoys, box, cite
+from samplegen.composite import composite
+from samplegen.content import FrameSpec
+from samplegen.negatives import render_logo
+from samplegen.pictures import (
     Picture,
     PictureSource,
     caliper_cm,
@@ -29,9 +29,9 @@ from remud_gen.sample.pictures import (
     to_indexed,
     to_picture,
 )
-from remud_gen.sample.truth import PageTruth, PanelTruth
-from remud_gen.sample.typeset import Typesetter
-from remud_gen.sample.wrap import Run, Style
+from samplegen.truth import PageTruth, PanelTruth
+from samplegen.typeset import Typesetter
+from samplegen.wrap import Run, Style
 
 GREY = (0.4, 0.4, 0.4)
 LOGO_RECT = (57.0, 24.0, 123.0, 46.0)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from PIL import Image, ImageDraw, ImageFont
 
-from remud_gen.sample.drawn import Drawn
+from samplegen.drawn import Drawn
 
 PixelBox = tuple[int, int, int, int]
 

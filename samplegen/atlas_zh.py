@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pymupdf
 
-from remud_gen.sample.annotate import Parts, body_decoys, box, cite
-from remud_gen.sample.content import AtlasFigure, ClassicFigure, ZhBook
-from remud_gen.sample.pictures import Picture, PictureSource
-from remud_gen.sample.truth import PageTruth, PanelTruth
-from remud_gen.sample.typeset import Typesetter
-from remud_gen.sample.wrap import Run, Style
+from samplegen.annotate import Parts, body_decoys, box, cite
+from samplegen.content import AtlasFigure, ClassicFigure, ZhBook
+from samplegen.pictures import Picture, PictureSource
+from samplegen.truth import PageTruth, PanelTruth
+from samplegen.typeset import Typesetter
+from samplegen.wrap import Run, Style
 
 GREY = (0.35, 0.35, 0.35)
 BAR_FILL = (0.86, 0.86, 0.86)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from remud_gen.sample.drawn import Drawn
+from samplegen.drawn import Drawn
 
 ANATOMY_LABELS = ("Cortex", "Medulla", "Renal pelvis", "Ureter", "Renal artery", "Renal vein")
 FLOW_LABELS = ("Renal lesion on US", "Cystic", "Solid", "Simple cyst", "Complex cyst", "No follow-up", "CT / MRI")

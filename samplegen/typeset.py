@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pymupdf
 
-from remud_gen.sample.wrap import Colour, Run, merge, wrap
+from samplegen.wrap import Colour, Run, merge, wrap
 
 A4 = (595.0, 842.0)
 

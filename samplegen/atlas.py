@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from remud_gen.sample.annotate import Parts
-from remud_gen.sample.atlas_en import build_en
-from remud_gen.sample.atlas_zh import build_zh
-from remud_gen.sample.pictures import file_source, synthetic_source
-from remud_gen.sample.text_zh import BREAST_BOOK, URINARY
-from remud_gen.sample.truth import SampleSet, write_truth
+from samplegen.annotate import Parts
+from samplegen.atlas_en import build_en
+from samplegen.atlas_zh import build_zh
+from samplegen.pictures import file_source, synthetic_source
+from samplegen.text_zh import BREAST_BOOK, URINARY
+from samplegen.truth import SampleSet, write_truth
 
 TRUTH_NAME = "sample_truth.json"
 FRAMES_TRUTH_NAME = "frames_truth.json"

@@ -14,11 +14,11 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from remud_gen.sample.anatomy import DEPTH_CM, Lesion, Organ, build_scene
-from remud_gen.sample.drawn import Drawn
-from remud_gen.sample.negatives import diagram, photo_like, render_diagram, render_photo
-from remud_gen.sample.overlay import draw_colour_bar, draw_overlay
-from remud_gen.sample.probe import FloatArray, Mode, make_probe
+from samplegen.anatomy import DEPTH_CM, Lesion, Organ, build_scene
+from samplegen.drawn import Drawn
+from samplegen.negatives import diagram, photo_like, render_diagram, render_photo
+from samplegen.overlay import draw_colour_bar, draw_overlay
+from samplegen.probe import FloatArray, Mode, make_probe
 
 __all__ = [
     "colour_doppler_frame",

@@ -11,10 +11,10 @@ from pathlib import Path
 import pymupdf
 from PIL import Image, UnidentifiedImageError
 
-from remud_gen.sample.content import FrameSpec
-from remud_gen.sample.drawn import Drawn
-from remud_gen.sample.negatives import render_diagram, render_photo
-from remud_gen.sample.speckle import render_ultrasound
+from samplegen.content import FrameSpec
+from samplegen.drawn import Drawn
+from samplegen.negatives import render_diagram, render_photo
+from samplegen.speckle import render_ultrasound
 
 FRAME_SIZE = (448, 336)
 _DIST = re.compile(r"^Dist (\d+(?:\.\d+)?) cm$")

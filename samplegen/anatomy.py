@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 
-from remud_gen.sample.probe import FloatArray, Grid
+from samplegen.probe import FloatArray, Grid
 
 Organ = Literal["kidney", "liver", "thyroid", "breast"]
 Lesion = Literal["none", "cyst", "stone", "mass"]

@@ -12,8 +12,8 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from remud_gen.sample.anatomy import Scene
-from remud_gen.sample.probe import Probe
+from samplegen.anatomy import Scene
+from samplegen.probe import Probe
 
 TEXT_GREY = 232
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from remud_gen.sample.anatomy import Lesion, Organ
-from remud_gen.sample.probe import Mode
+from samplegen.anatomy import Lesion, Organ
+from samplegen.probe import Mode
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pymupdf
 from PIL import Image
 
-from remud_gen.sample.truth import SampleSet, write_truth
+from samplegen.truth import SampleSet, write_truth
 
 
 def _open(src: Path) -> pymupdf.Document:
