@@ -3,49 +3,37 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from remud_gen import synthesize
-from remud_gen.cli import app
 from remud_gen.eval.items import load
 from remud_gen.extract.model import join_lines
 from remud_gen.llm.access import ModelAccess
 from remud_gen.llm.settings import EndpointSettings
-from remud_gen.sample import write_sample
 from remud_gen.synthesize.settings import SynthesizeSettings
 from remud_gen.text.lang import cjk_share, is_cjk, is_wide, language_of
 from remud_gen.workdir import WorkDir
 
-runner = CliRunner()
 SECRET = "sk-test-never-written-0123456789"
 
 
-@pytest.fixture(scope="module")
-def extracted(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    atlas = tmp_path_factory.mktemp("atlas")
-    write_sample(atlas)
-    work = tmp_path_factory.mktemp("work")
-    result = runner.invoke(app, ["extract", str(atlas), "-o", str(work), "--workers", "1"])
-    assert result.exit_code == 0, result.output
-    return work
-
-
-def test_a_stage_uses_the_model_access_it_is_handed(extracted: Path, stub: Any) -> None:
+def test_a_stage_uses_the_model_access_it_is_handed(extracted: Path, stub: Any, tmp_path: Path) -> None:
+    work = shutil.copytree(extracted, tmp_path / "work")
     model = ModelAccess(EndpointSettings(base_url=stub.base_url, model="stand-in"), SECRET)
     settings = SynthesizeSettings(tasks=["qa"])
 
-    first = synthesize.run(WorkDir(extracted), settings, model)
-    again = synthesize.run(WorkDir(extracted), settings, model)
+    first = synthesize.run(WorkDir(work), settings, model)
+    again = synthesize.run(WorkDir(work), settings, model)
 
     assert first.items_out > 0 and first.ok and not first.skipped
     assert again.skipped and again.items_out == first.items_out, "unchanged inputs and settings: nothing to do"
-    written = "".join(p.read_text(encoding="utf-8") for p in extracted.rglob("*.json*"))
+    written = "".join(p.read_text(encoding="utf-8") for p in work.rglob("*.json*"))
     assert SECRET not in written and SECRET not in repr(model), "the key stays in memory"
-    entry = json.loads((extracted / "manifest.json").read_text(encoding="utf-8"))["stages"]["synthesize"]
+    entry = json.loads((work / "manifest.json").read_text(encoding="utf-8"))["stages"]["synthesize"]
     assert entry["config"]["endpoint"]["base_url"] == [stub.base_url]
 
 
