@@ -105,9 +105,9 @@ class Stage(ABC):
         return time.monotonic() - self.started
 
     @contextmanager
-    def journal(self, folder: Path | None = None) -> Iterator[Journal]:
-        """The journal of answers in the stage folder (or ``folder``): what a re-run finds instead of paying."""
-        with Journal((folder or self.out) / "journal.jsonl") as journal:
+    def journal(self) -> Iterator[Journal]:
+        """The journal of answers in the stage folder: what a re-run finds instead of paying again."""
+        with Journal(self.out / "journal.jsonl") as journal:
             yield journal
 
     def probe(self, client: Client, images: str, *, schemas: bool = True) -> Capabilities:
