@@ -63,3 +63,19 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.skip(f"the shared corpus is not at {CORPUS}")
     return CORPUS
+
+
+@pytest.fixture(scope="session")
+def extracted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A work directory after extract of the generated atlas, shared by the session: copy it before writing."""
+    from typer.testing import CliRunner
+
+    from remud_gen.cli import app
+    from samplegen import write_sample
+
+    atlas = tmp_path_factory.mktemp("atlas")
+    write_sample(atlas)
+    work = tmp_path_factory.mktemp("work")
+    result = CliRunner().invoke(app, ["extract", str(atlas), "-o", str(work), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    return work

@@ -24,6 +24,7 @@ from remud_gen.eval import run as eval_stage
 from remud_gen.eval.items import load
 from remud_gen.eval.settings import BudgetForcingSettings, EvalSettings
 from remud_gen.filter.formats import write_openai
+from remud_gen.llm.access import ModelAccess
 from remud_gen.llm.settings import EndpointSettings
 from remud_gen.stub import BackgroundStub
 
@@ -122,7 +123,9 @@ def expected_score(records: list[dict[str, Any]], k: int) -> Fraction:
 def test_pass_at_1_equals_the_expected_value_for_a_fixed_seed(exam: BackgroundStub, tmp_path: Path) -> None:
     records = questions()
     data = write_data(tmp_path, records)
-    result = eval_stage.run(data, EvalSettings(seed=SEED), endpoint(exam), "x", out=tmp_path / "preds.jsonl")
+    result = eval_stage.run(
+        data, EvalSettings(seed=SEED), ModelAccess(endpoint(exam), "x"), out=tmp_path / "preds.jsonl"
+    )
 
     expected = expected_score(records, 4)
     assert 0 < expected < 1  # the check can fail both ways
@@ -148,15 +151,15 @@ def test_pass_at_1_equals_the_expected_value_for_a_fixed_seed(exam: BackgroundSt
 
 def test_rerun_sends_no_requests_and_a_larger_k_only_the_new_samples(exam: BackgroundStub, tmp_path: Path) -> None:
     data = write_data(tmp_path, questions()[:5])
-    first = eval_stage.run(data, EvalSettings(seed=SEED, k=2), endpoint(exam), "x")
+    first = eval_stage.run(data, EvalSettings(seed=SEED, k=2), ModelAccess(endpoint(exam), "x"))
     before = chats(exam)
-    again = eval_stage.run(data, EvalSettings(seed=SEED, k=2), endpoint(exam), "x")
+    again = eval_stage.run(data, EvalSettings(seed=SEED, k=2), ModelAccess(endpoint(exam), "x"))
     assert chats(exam) == before
     assert again.report["scores"] == first.report["scores"]
     assert again.report["requests"]["from_journal"] == 10 and again.report["requests"]["http_attempts"] == 0
-    eval_stage.run(data, EvalSettings(seed=SEED, k=3), endpoint(exam), "x")
+    eval_stage.run(data, EvalSettings(seed=SEED, k=3), ModelAccess(endpoint(exam), "x"))
     assert chats(exam) == before + 5  # samples 0 and 1 of each question come from the journal
-    eval_stage.run(data, EvalSettings(seed=SEED, k=2, temperature=0.9), endpoint(exam), "x")
+    eval_stage.run(data, EvalSettings(seed=SEED, k=2, temperature=0.9), ModelAccess(endpoint(exam), "x"))
     assert chats(exam) == before + 15  # other sampling settings are other requests
 
 
@@ -169,7 +172,7 @@ def test_answers_without_tags_use_the_fallbacks_and_unreadable_ones_count_as_wro
 ) -> None:
     records = [record("t0", "A"), record("t1", "B", "zh", style=style), record("t2", "C", style=style)]
     data = write_data(tmp_path, records)
-    result = eval_stage.run(data, EvalSettings(seed=SEED), endpoint(exam), "x", out=tmp_path / "p.jsonl")
+    result = eval_stage.run(data, EvalSettings(seed=SEED), ModelAccess(endpoint(exam), "x"), out=tmp_path / "p.jsonl")
     lines = {line["id"]: line for line in map(json.loads, (tmp_path / "p.jsonl").read_text().splitlines())}
     for qid in ("t1", "t2"):
         assert {s["found_by"] for s in lines[qid]["samples"]} == {found_by}
@@ -194,7 +197,7 @@ def test_bad_keys_are_reported_not_dropped_silently(exam: BackgroundStub, tmp_pa
         {"conversations": "broken"},
     ]
     data = write_data(tmp_path, records)
-    result = eval_stage.run(data, EvalSettings(seed=SEED, k=1), endpoint(exam), "x")
+    result = eval_stage.run(data, EvalSettings(seed=SEED, k=1), ModelAccess(endpoint(exam), "x"))
     q = result.report["questions"]
     assert q["records"] == 6 and q["scored"] == 1 and q["not_mcq"] == 1
     assert q["bad_keys"] == [{"id": "key-f", "key": "F"}, {"id": "key-text", "key": "肝囊肿"}]
@@ -226,12 +229,12 @@ def test_images_follow_their_tokens_and_resolve_relative_to_the_file(tmp_path: P
 def test_jsonl_and_openai_chat_files_are_read_like_json(exam: BackgroundStub, tmp_path: Path) -> None:
     records = questions()[:4]
     data = write_data(tmp_path, records, "test.jsonl")
-    result = eval_stage.run(data, EvalSettings(seed=SEED, k=2), endpoint(exam), "x")
+    result = eval_stage.run(data, EvalSettings(seed=SEED, k=2), ModelAccess(endpoint(exam), "x"))
     assert result.report["scores"]["overall"]["pass@1"] == float(expected_score(records, 2))
     chats_file = write_openai(records, tmp_path / "test.openai.jsonl")  # what filter --format openai writes
     items = load(chats_file, "ABCDE").items
     assert len(items) == 4 and items[1].turns[-1].images == (tmp_path / "images" / "scan.png",)
-    result = eval_stage.run(chats_file, EvalSettings(seed=SEED, k=2), endpoint(exam), "x")
+    result = eval_stage.run(chats_file, EvalSettings(seed=SEED, k=2), ModelAccess(endpoint(exam), "x"))
     assert result.report["scores"]["overall"]["pass@1"] == float(expected_score(records, 2))
 
 
@@ -249,7 +252,7 @@ def test_unusable_data_is_one_clear_error(tmp_path: Path, content: str | None, m
     if content is not None:
         data.write_text(content)
     with pytest.raises(InputError, match=message):
-        eval_stage.run(data, EvalSettings(), EndpointSettings(base_url="http://127.0.0.1:9/v1"), "x")
+        eval_stage.run(data, EvalSettings(), ModelAccess(EndpointSettings(base_url="http://127.0.0.1:9/v1"), "x"))
 
 
 def test_budget_forcing_continues_short_traces_and_is_journaled(exam: BackgroundStub, tmp_path: Path) -> None:
@@ -258,7 +261,7 @@ def test_budget_forcing_continues_short_traces_and_is_journaled(exam: Background
     forcing = BudgetForcingSettings(enabled=True, min_tokens=100_000, max_waits=2)
     settings = EvalSettings(seed=SEED, k=2, budget_forcing=forcing)
     before = chats(exam)
-    result = eval_stage.run(data, settings, endpoint(exam), "x", out=tmp_path / "p.jsonl")
+    result = eval_stage.run(data, settings, ModelAccess(endpoint(exam), "x"), out=tmp_path / "p.jsonl")
     # each sample: the answer and two continuations; and, once, the probe that images reach the model
     assert chats(exam) - before == 8 * 3 + IMAGE_PROBE
     lines = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -270,7 +273,7 @@ def test_budget_forcing_continues_short_traces_and_is_journaled(exam: Background
     assert result.report["waits"] == {"2": 8}
     # the stand-in's continuation keeps the sample's draw: forcing changes the traces, not the expected score
     assert result.report["scores"]["overall"]["pass@1"] == float(expected_score(records, 2))
-    eval_stage.run(data, settings, endpoint(exam), "x")
+    eval_stage.run(data, settings, ModelAccess(endpoint(exam), "x"))
     assert chats(exam) - before == 24 + IMAGE_PROBE  # the answers and what the probe found come from WORK
 
 
@@ -281,7 +284,7 @@ def test_budget_forcing_says_clearly_when_the_endpoint_cannot_continue(tmp_path:
         BackgroundStub(exam_accuracy=1.0, continue_final_message=False) as stub,
         pytest.raises(ConfigError, match=r"continues an assistant message.*continue_final_message"),
     ):
-        eval_stage.run(data, settings, endpoint(stub), "x")
+        eval_stage.run(data, settings, ModelAccess(endpoint(stub), "x"))
 
 
 def test_the_command(exam: BackgroundStub, tmp_path: Path) -> None:

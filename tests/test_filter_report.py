@@ -15,7 +15,7 @@ import yaml
 from PIL import Image
 
 from remud_gen.filter.card import build_stats, redact, write_card
-from remud_gen.filter.report import report_data, write_report
+from remud_gen.filter.review import report_data, write_report
 from remud_gen.filter.shards import OutputSettings, write_shards
 from remud_gen.records import Figure, Generator, JudgeScores, Sample, SourceRef, Turn, Usage, Verdict
 

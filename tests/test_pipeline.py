@@ -179,7 +179,7 @@ def test_each_vqa_request_is_bound_to_its_own_panel(done: Path) -> None:
     from remud_gen.io import ReadReport, read_records
     from remud_gen.records import Figure
     from remud_gen.synthesize.plan import load_units, plan_jobs
-    from remud_gen.synthesize.stage import _requests
+    from remud_gen.synthesize.requests import requests
     from remud_gen.synthesize.tasks import load_task
 
     settings = SynthesizeSettings(tasks=["vqa"])
@@ -189,7 +189,7 @@ def test_each_vqa_request_is_bound_to_its_own_panel(done: Path) -> None:
     panels = [by_key[u.unit_id] for u in figures]
     assert any(f.panel for f in panels), "the atlas has multi-panel figures"
     checked = 0
-    for job, req in zip(jobs, _requests(jobs, done, settings), strict=True):
+    for job, req in zip(jobs, requests(jobs, done, settings), strict=True):
         fig = by_key[job.unit.unit_id]
         images = [p for m in req.messages for p in m.images]
         assert images == [done / fig.image], "exactly one image: this panel's own crop"

@@ -18,7 +18,6 @@ from typer.testing import CliRunner
 
 from remud_gen.cli import app
 from remud_gen.stub import BackgroundStub, StubSettings
-from samplegen import write_sample
 
 runner = CliRunner()
 TEXT_TASKS = ["--task", "qa", "--task", "qa-reasoning"]
@@ -30,15 +29,6 @@ def jsonl(path: Path) -> list[dict[str, Any]]:
 
 def chats(stub: BackgroundStub) -> int:
     return int(stub.stats()["by_path"].get("/v1/chat/completions", 0))
-
-
-@pytest.fixture(scope="module")
-def extracted(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    atlas = tmp_path_factory.mktemp("atlas")
-    write_sample(atlas)
-    work = tmp_path_factory.mktemp("work")
-    assert runner.invoke(app, ["extract", str(atlas), "-o", str(work), "--workers", "1"]).exit_code == 0
-    return work
 
 
 def fresh(extracted: Path, tmp_path: Path, config: str = "") -> tuple[Path, list[str]]:

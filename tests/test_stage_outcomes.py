@@ -8,29 +8,16 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import pytest
 from typer.testing import CliRunner
 
 from remud_gen.cli import app
 from remud_gen.stub import BackgroundStub
-from samplegen import write_sample
 
 runner = CliRunner()
 
 
 def jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-@pytest.fixture(scope="module")
-def extracted(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A work directory after extract of the generated atlas."""
-    atlas = tmp_path_factory.mktemp("atlas")
-    write_sample(atlas)
-    work = tmp_path_factory.mktemp("work")
-    result = runner.invoke(app, ["extract", str(atlas), "-o", str(work), "--workers", "1"])
-    assert result.exit_code == 0, result.output
-    return work
 
 
 def fresh(extracted: Path, tmp_path: Path) -> Path:

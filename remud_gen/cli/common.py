@@ -13,7 +13,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from remud_gen.config import Config, api_key
 from remud_gen.errors import RemudError
+from remud_gen.llm.access import ModelAccess
 from remud_gen.redact import redact
 from remud_gen.report import StageReport
 
@@ -150,3 +152,8 @@ def _failed(reports: list[StageReport]) -> str:
             kinds[kind] = kinds.get(kind, 0) + n
     named = f" ({', '.join(f'{kind}: {n}' for kind, n in kinds.items())})" if kinds else ""
     return f"{count} item(s) failed{named}: see the failures.jsonl of each stage in WORK"
+
+
+def model_access(cfg: Config) -> ModelAccess:
+    """What a stage is handed to reach the configured endpoint: its settings, the key from the environment."""
+    return ModelAccess(cfg.endpoint, api_key(cfg.endpoint))

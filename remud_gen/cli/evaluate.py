@@ -18,9 +18,10 @@ from remud_gen.cli.common import (
     endpoint_overrides,
     finish,
     guarded,
+    model_access,
     out,
 )
-from remud_gen.config import api_key, load_config
+from remud_gen.config import load_config
 from remud_gen.errors import ConfigError
 from remud_gen.llm.runner import Budget
 from remud_gen.progress import request_progress
@@ -98,8 +99,7 @@ def eval_(
     result = eval_stage.run(
         data,
         cfg.eval,
-        cfg.endpoint,
-        api_key(cfg.endpoint),
+        model_access(cfg),
         work=work,
         out=predictions,
         budget=Budget(limit=limit, max_cost=max_cost),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -21,9 +22,10 @@ from remud_gen.cli.common import (
     endpoint_overrides,
     finish,
     guarded,
+    model_access,
     summary,
 )
-from remud_gen.config import Config, api_key, load_config
+from remud_gen.config import Config, load_config
 from remud_gen.llm.runner import Budget
 from remud_gen.progress import count_progress, request_progress
 from remud_gen.report import StageReport
@@ -201,36 +203,36 @@ def _extract(cfg: Config, inputs: list[Path], out: Path) -> StageReport:
         cfg.extract,
         workers=cfg.workers,
         progress=count_progress,
-        endpoint=cfg.endpoint,
-        api_key=api_key(cfg.endpoint),
+        model=model_access(cfg),
     )
 
 
 def _synthesize(cfg: Config, work: Path, budget: Budget, dry_run: bool, batch: bool) -> StageReport:
     from remud_gen import synthesize as synthesize_stage
 
-    report = synthesize_stage.run(
-        WorkDir(work),
-        cfg.synthesize,
-        cfg.endpoint,
-        api_key(cfg.endpoint),
-        budget=budget,
-        dry_run=dry_run,
-        batch=batch,
-        progress=request_progress,
-    )
-    _dry_run_note(report, dry_run)
-    return report
+    return _with_model(synthesize_stage.run, cfg.synthesize, cfg, work, budget, dry_run, batch)
 
 
 def _filter(cfg: Config, work: Path, budget: Budget, dry_run: bool, batch: bool) -> StageReport:
     from remud_gen import filter as filter_stage
 
-    report = filter_stage.run(
+    return _with_model(filter_stage.run, cfg.filter, cfg, work, budget, dry_run, batch)
+
+
+def _with_model(
+    run_stage: Callable[..., StageReport],
+    settings: Any,
+    cfg: Config,
+    work: Path,
+    budget: Budget,
+    dry_run: bool,
+    batch: bool,
+) -> StageReport:
+    """Run a stage that asks the model: the client comes from the config, the key from the environment."""
+    report = run_stage(
         WorkDir(work),
-        cfg.filter,
-        cfg.endpoint,
-        api_key(cfg.endpoint),
+        settings,
+        model_access(cfg),
         budget=budget,
         dry_run=dry_run,
         batch=batch,

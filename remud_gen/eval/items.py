@@ -20,10 +20,11 @@ from remud_gen.errors import InputError
 from remud_gen.eval.extract_answer import normalise_choice
 from remud_gen.filter.rules import IMAGE_TOKEN
 from remud_gen.io import iter_json_lines, read_json
-from remud_gen.llm.request import Message, Role
+from remud_gen.llm.request import Message
+from remud_gen.records import Role
+from remud_gen.text.lang import language_of
 
 ANSWER_RE = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
-_CJK_RE = re.compile(r"[\u3400-\u9fff]")
 _ROLE: dict[str, Role] = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant"}
 
 
@@ -126,7 +127,7 @@ def _item(record: Any, rid: str, base: Path, letters: str, data: EvalData) -> Ev
         return None
     images = _images(record.get("images") or urls, base)
     asked = turns[:-1]
-    language = record.get("language") or ("zh" if _CJK_RE.search(asked[-1][1]) else "en")
+    language = record.get("language") or language_of(asked[-1][1])
     return EvalItem(
         id=rid,
         kind=str(record.get("kind") or "unknown"),

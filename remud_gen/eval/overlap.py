@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING
 
 from remud_gen.eval.settings import SplitSettings
 from remud_gen.filter.dedup import normalise
+from remud_gen.text.lang import HAN
 
 if TYPE_CHECKING:
     from datasketch import MinHash
 
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_UNIT_RE = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+")
+_UNIT_RE = re.compile(rf"[{HAN}]|[^\W_{HAN}]+")
 _SHINGLE = {"zh": 2, "en": 3}  # as the filter's near-duplicate check (dedup ngram_size_zh / ngram_size)
 
 

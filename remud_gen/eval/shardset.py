@@ -9,7 +9,6 @@ WORK/dataset/dataset_info.json            one entry per shard plus "<name>-test"
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -44,17 +43,6 @@ def read_shards(paths: list[Path]) -> list[Any]:
             raise InputError(f"shard {path} is not a JSON array of records")
         records.extend(data)
     return records
-
-
-def digest(paths: list[Path]) -> str:
-    """One hash of the names and bytes of ``paths``."""
-    h = hashlib.sha256()
-    for path in paths:
-        h.update(path.name.encode() + b"\0")
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()[:32]
 
 
 def write_split(dataset: Path, output: OutputSettings, train: list[Any], test: list[Any]) -> list[Path]:

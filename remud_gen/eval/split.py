@@ -11,8 +11,7 @@ shards since, they are the new source.
 
 from __future__ import annotations
 
-import re
-import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +20,16 @@ from remud_gen.eval.draw import draw
 from remud_gen.eval.items import record_ids
 from remud_gen.eval.overlap import LeakFinder, Question
 from remud_gen.eval.settings import SplitSettings
-from remud_gen.eval.shardset import TEST_FILE, digest, read_shards, shard_paths, write_split
+from remud_gen.eval.shardset import TEST_FILE, read_shards, shard_paths, write_split
 from remud_gen.filter.shards import OutputSettings
+from remud_gen.hashing import file_digest, files_digest
 from remud_gen.io import atomic_open, dumps, read_json, write_json
 from remud_gen.report import StageReport
-from remud_gen.workdir import WorkDir, file_digest, fingerprint
+from remud_gen.stage import Stage
+from remud_gen.text.lang import language_of
+from remud_gen.workdir import WorkDir, fingerprint
 
 STAGE = "split"
-_CJK_RE = re.compile(r"[\u3400-\u9fff]")
 
 
 def run(work: WorkDir, settings: SplitSettings, output: OutputSettings) -> StageReport:
@@ -42,79 +43,105 @@ def run(work: WorkDir, settings: SplitSettings, output: OutputSettings) -> Stage
     Raises:
         WorkDirError: there are no shards, or the shards were split and the pre-split dataset is gone.
     """
-    started = time.monotonic()
-    dataset = work.root / "dataset"
-    shards = shard_paths(dataset, output.name)
-    if not shards:
-        raise WorkDirError(f"no {output.name}-*.json shards in {dataset}; run `remud-gen filter {work.root}` first")
-    entry: dict[str, Any] = work.manifest["stages"].get(STAGE, {})
-    now = digest(shards)
-    plan = {
-        "split": settings.model_dump(mode="json"),
-        "output": output.model_dump(include={"name", "shard_size", "indent"}),
-    }
-    test_path = dataset / TEST_FILE
-    split_done = entry.get("status") == "done" and entry.get("output_digest") == now
-    unchanged = split_done and test_path.exists() and file_digest(test_path) == entry.get("test_digest")
-    if unchanged and entry.get("plan") == plan:
-        return _skipped(entry)
-    source_path = work.stage_dir(STAGE) / "source.json"
-    if split_done or entry.get("status") == "running":
-        if not source_path.exists() or file_digest(source_path) != entry.get("source_digest"):
+    return Split(work, settings, output).run()
+
+
+class Split(Stage):
+    """Reads WORK/dataset (or the source.json kept from it); rewrites it as training shards and test.json."""
+
+    name = STAGE
+
+    def __init__(self, work: WorkDir, settings: SplitSettings, output: OutputSettings) -> None:
+        super().__init__(work)
+        self.settings, self.output = settings, output
+        self.dataset = work.root / "dataset"
+        self.entry: dict[str, Any] = work.manifest["stages"].get(STAGE, {})
+        self.plan_ = {
+            "split": settings.model_dump(mode="json"),
+            "output": output.model_dump(include={"name", "shard_size", "indent"}),
+        }
+        self.source: list[Any] | None = None  # None: the split is up to date, nothing was read
+
+    def plan(self) -> str:
+        shards = shard_paths(self.dataset, self.output.name)
+        if not shards:
+            root = self.work.root
             raise WorkDirError(
-                f"{dataset} was split before and {source_path} (the dataset as filter wrote it) is missing "
-                f"or changed, so it cannot be split again; delete {work.root / 'filter' / 'accepted.jsonl'} "
-                f"and run `remud-gen filter {work.root}` to rewrite the dataset (its journal has the judge's "
-                "answers)"
+                f"no {self.output.name}-*.json shards in {self.dataset}; run `remud-gen filter {root}` first"
+            )
+        entry, test_path = self.entry, self.dataset / TEST_FILE
+        split_done = entry.get("status") == "done" and entry.get("output_digest") == files_digest(shards)
+        unchanged = split_done and test_path.exists() and file_digest(test_path) == entry.get("test_digest")
+        if unchanged and entry.get("plan") == self.plan_:
+            return str(entry.get("fingerprint", ""))
+        self.source = self._source(shards, split_done or entry.get("status") == "running")
+        self.source_digest = file_digest(self.hold() / "source.json")
+        self.fingerprint = fingerprint(self.source_digest, self.plan_)
+        return self.fingerprint
+
+    def up_to_date(self, fingerprint: str) -> bool:
+        """The shards are the ones this stage wrote, test.json is unchanged and so are the settings."""
+        if self.source is not None:
+            return False
+        counts = self.entry.get("counts", {})
+        self.report = StageReport(
+            STAGE, items_in=counts.get("source", 0), items_out=counts.get("train", 0), skipped=True
+        )
+        return True
+
+    def produce(self) -> dict[str, Any] | None:
+        source, plan, test_path = self.source or [], self.plan_, self.dataset / TEST_FILE
+        self.work.record(
+            STAGE, status="running", fingerprint=self.fingerprint, plan=plan, source_digest=self.source_digest
+        )
+        ids = record_ids(source)
+        drawn = draw(source, ids, self.settings)
+        chosen = set(drawn.test)
+        finder = LeakFinder([_question(source[i], ids[i]) for i in drawn.test], self.settings)
+        rest = [i for i in range(len(source)) if i not in chosen]
+        leaks = finder.find([_question(source[i], ids[i]) for i in rest])
+        train = [source[i] for i in rest if ids[i] not in leaks]
+        written = write_split(self.dataset, self.output, train, [source[i] for i in drawn.test])
+        removed = [leaks[ids[i]].as_dict(ids[i]) for i in rest if ids[i] in leaks]
+        reasons = dict(Counter(row["reason"] for row in removed))
+        counts = {"source": len(source), "test": len(drawn.test), "train": len(train), "removed": len(removed)}
+        report_path = self.out / "report.json"
+        test_ids = [ids[i] for i in drawn.test]
+        write_json(
+            report_path,
+            {"settings": plan, "counts": counts, "removed_by_reason": reasons, "strata": drawn.strata}
+            | {"test_ids": test_ids, "removed": removed},
+        )
+        self.report = _report(counts, reasons, written, test_path, report_path, self.elapsed())
+        return {
+            "status": "done",
+            "plan": plan,
+            "source_digest": self.source_digest,
+            "output_digest": files_digest(written),
+            "test_digest": file_digest(test_path),
+            "counts": counts,
+            "removed_by_reason": reasons,
+        }
+
+    def _source(self, shards: list[Path], split_before: bool) -> list[Any]:
+        """The dataset as filter wrote it: kept in source.json at the first split, read back from there after."""
+        source_path = self.hold() / "source.json"
+        if not split_before:
+            source = read_shards(shards)
+            with atomic_open(source_path) as fh:
+                fh.write(dumps(source))  # one C-encoded string: json.dump's streaming encoder is pure Python
+            return source
+        if not source_path.exists() or file_digest(source_path) != self.entry.get("source_digest"):
+            root = self.work.root
+            raise WorkDirError(
+                f"{self.dataset} was split before and {source_path} (the dataset as filter wrote it) is missing "
+                f"or changed, so it cannot be split again; delete {root / 'filter' / 'accepted.jsonl'} "
+                f"and run `remud-gen filter {root}` to rewrite the dataset (its journal has the judge's answers)"
             )
         source = read_json(source_path)
         if not isinstance(source, list):
             raise WorkDirError(f"{source_path} is not a JSON array of records; delete it and re-run filter")
-    else:
-        source = read_shards(shards)
-        with atomic_open(source_path) as fh:
-            fh.write(dumps(source))  # one C-encoded string: json.dump's streaming encoder is pure Python
-    source_digest = file_digest(source_path)
-    fp = fingerprint(source_digest, plan)
-    work.record(STAGE, status="running", fingerprint=fp, plan=plan, source_digest=source_digest)
-
-    ids = record_ids(source)
-    drawn = draw(source, ids, settings)
-    chosen = set(drawn.test)
-    finder = LeakFinder([_question(source[i], ids[i]) for i in drawn.test], settings)
-    rest = [i for i in range(len(source)) if i not in chosen]
-    leaks = finder.find([_question(source[i], ids[i]) for i in rest])
-    train = [source[i] for i in rest if ids[i] not in leaks]
-    written = write_split(dataset, output, train, [source[i] for i in drawn.test])
-    removed = [leaks[ids[i]].as_dict(ids[i]) for i in rest if ids[i] in leaks]
-    reasons: dict[str, int] = {}
-    for row in removed:
-        reasons[row["reason"]] = reasons.get(row["reason"], 0) + 1
-    counts = {"source": len(source), "test": len(drawn.test), "train": len(train), "removed": len(removed)}
-    report_path = work.root / STAGE / "report.json"
-    write_json(
-        report_path,
-        {
-            "settings": plan,
-            "counts": counts,
-            "removed_by_reason": reasons,
-            "strata": drawn.strata,
-            "test_ids": [ids[i] for i in drawn.test],
-            "removed": removed,
-        },
-    )
-    work.record(
-        STAGE,
-        status="done",
-        fingerprint=fp,
-        plan=plan,
-        source_digest=source_digest,
-        output_digest=digest(written),
-        test_digest=file_digest(test_path),
-        counts=counts,
-        removed_by_reason=reasons,
-    )
-    return _report(counts, reasons, written, test_path, report_path, time.monotonic() - started)
+        return source
 
 
 def dataset_output(work: WorkDir, configured: OutputSettings) -> OutputSettings:
@@ -139,7 +166,7 @@ def _question(record: Any, rid: str) -> Question:
     return Question(
         id=rid,
         text=text,
-        language=str(language or ("zh" if _CJK_RE.search(text) else "en")),
+        language=str(language or language_of(text)),
         images=tuple(str(i) for i in images) if isinstance(images, list) else (),
     )
 
@@ -160,8 +187,3 @@ def _report(
     if not counts["train"]:
         stage.problems.append("no training item is left: every item is in the test set or leaks it")
     return stage
-
-
-def _skipped(entry: dict[str, Any]) -> StageReport:
-    counts = entry.get("counts", {})
-    return StageReport(stage=STAGE, items_in=counts.get("source", 0), items_out=counts.get("train", 0), skipped=True)

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from remud_gen.text.lang import has_cjk
+
 if TYPE_CHECKING:
     from remud_gen.extract.chunks import Para
 
@@ -80,7 +82,7 @@ def strip_boilerplate(text: str) -> str:
     if not _LICENCE.search(text):
         return text
     kept = [s for s in _SENTENCE.split(text) if not _LICENCE.search(s)]
-    joiner = "" if re.search(r"[\u4e00-\u9fff]", text) else " "
+    joiner = "" if has_cjk(text) else " "
     return joiner.join(kept).strip()
 
 

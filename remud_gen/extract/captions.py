@@ -10,6 +10,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from remud_gen.text.lang import HAN, has_cjk, is_cjk
+
 # \s covers the no-break and typographic spaces journals put after "Figure" (\u00a0, \u2002, \u2009, \u202f).
 _SP = r"[\s\u200b]*"
 _EN_WORD = r"(?:fig(?:ure)?s?\.?|f\s?i\s?g\s?u\s?r\s?e\s?s?|table|t\s?a\s?b\s?l\s?e)"
@@ -23,7 +25,7 @@ _ZH = re.compile(
 )
 # Atlas books title a figure by its section number in a heading bar: "16-2-1 肾脏增大".
 _ATLAS = re.compile(
-    r"^\s*(?P<id>\d{1,3}(?:\s*[\-－一]\s*\d{1,3}){1,3})(?:\s+|(?=[\u4e00-\u9fff]))(?P<title>\S.{0,80})$", re.S
+    r"^\s*(?P<id>\d{1,3}(?:\s*[\-－一]\s*\d{1,3}){1,3})(?:\s+|(?=[" + HAN + r"]))(?P<title>\S.{0,80})$", re.S
 )
 _ZH_SENTENCE_WORDS = ("所示", "显示", "示", "中", "为", "是", "可见", "的", "和", "与", "及")
 _LEGEND = re.compile(r"^\s*(?:图解要点|图注|图例|注)\s*[:：]")
@@ -88,7 +90,7 @@ def _en_rest_ok(rest: str) -> bool:
     if not stripped:
         return True
     first = stripped[0]
-    return first.isupper() or first in "([[|:—–" or "\u4e00" <= first <= "\u9fff"
+    return first.isupper() or first in "([[|:—–" or is_cjk(first)
 
 
 def _zh_rest_ok(rest: str, text: str) -> bool:
@@ -192,7 +194,7 @@ def panel_sentences(text: str) -> dict[str, str]:
             out.setdefault(parsed.sub, []).append(line.strip())
     if out:
         return {k: " ".join(v) for k, v in out.items()}
-    if re.search(r"[\u4e00-\u9fff]", text):
+    if has_cjk(text):
         for sent in re.split(r"(?<=[；;。])|\n", text):
             s = _LEGEND.sub("", sent).strip()
             head = _markers(s[:8])

@@ -13,8 +13,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-from remud_gen.extract.assign import Draft
 from remud_gen.extract.captions import caption_panels, lowercase_panels, panel_sentences
+from remud_gen.extract.grouping import Draft
 
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 

@@ -13,8 +13,8 @@ from remud_gen.extract.imagefile import IMAGE_SUFFIXES, extract_image
 from remud_gen.extract.pdf import extract_pdf
 from remud_gen.extract.result import FileResult
 from remud_gen.extract.settings import ExtractSettings
+from remud_gen.hashing import file_digest
 from remud_gen.records import Figure
-from remud_gen.workdir import file_digest
 
 if TYPE_CHECKING:
     from remud_gen.extract.vlm.job import VlmJob

@@ -12,11 +12,12 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from remud_gen.extract.assign import Draft, assign_page
+from remud_gen.extract.assign import assign_page
 from remud_gen.extract.captions import cited_figures
 from remud_gen.extract.chunks import Para
 from remud_gen.extract.continuation import continue_figures
 from remud_gen.extract.graphics import figure_regions
+from remud_gen.extract.grouping import Draft
 from remud_gen.extract.headings import assign_sections, document_title
 from remud_gen.extract.layout import font_sizes, margin_need, mark_page_margins, most_common_size, reading_order
 from remud_gen.extract.model import BBox, Block, area

@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 
 from remud_gen.extract.model import Block
+from remud_gen.text.lang import count_cjk
 
 _CHAPTER = re.compile(r"^\s*(?:第\s*[一二三四五六七八九十百零〇\d]+\s*[章篇部]|chapter\s+\w+|part\s+[ivx\d]+)\b", re.I)
 _SECTION = re.compile(r"^\s*第\s*[一二三四五六七八九十百零〇\d]+\s*节")
 _ZH_ENUM = re.compile(r"^\s*[一二三四五六七八九十]+\s*[、.．]")
 _NUMBERED = re.compile(r"^\s*(\d{1,3}(?:[.．]\d{1,3}){0,4})[.．]?\s+\S")
 _HYPHENATED = re.compile(r"^\s*(\d{1,3}(?:\s*[-－]\s*\d{1,3}){1,3})\s+\S")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 _SENTENCE_END = re.compile(r"[.。;；,，:：]$")
 
 
@@ -84,7 +84,7 @@ def _followed_by_text(blocks: list[Block], i: int, body: float, ranks: dict[floa
     for nxt in blocks[i + 1 : i + 3]:
         if nxt.page != blocks[i].page and nxt.page != blocks[i].page + 1:
             return False
-        if len(nxt.text) >= 80 or len(_CJK.findall(nxt.text)) >= 30:
+        if len(nxt.text) >= 80 or count_cjk(nxt.text) >= 30:
             return True
         if heading_level(nxt, body, ranks) is None:
             return False
@@ -103,7 +103,7 @@ def document_title(first_page: list[Block], height: float, body: float) -> str |
         if b.role == "body"
         and b.bbox[1] < height / 2
         and len(b.text) <= 300
-        and (len(b.text.split()) >= 3 or len(re.findall(r"[\u4e00-\u9fff]", b.text)) >= 6)
+        and (len(b.text.split()) >= 3 or count_cjk(b.text) >= 6)
     ]
     if not cands:
         return None

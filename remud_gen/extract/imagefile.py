@@ -30,6 +30,7 @@ from remud_gen.extract.result import FileResult
 from remud_gen.extract.settings import ExtractSettings
 from remud_gen.extract.ultrasound import ultrasound_score
 from remud_gen.records import Document, Figure
+from remud_gen.text.lang import language_of
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"})
 _SCORE_PIXELS = 4_000_000
@@ -149,8 +150,7 @@ def extract_image(path: Path, work: Path, settings: ExtractSettings, sha: str) -
         rel = store(work, path.read_bytes())  # lossless already; re-encoding a large one cost as much again in memory
     else:
         rel = store(work, png_bytes(rgb))
-    cjk = sum(1 for c in caption if "\u4e00" <= c <= "\u9fff")
-    language = settings.language if settings.language != "auto" else ("zh" if cjk > len(caption) * 0.15 else "en")
+    language = settings.language if settings.language != "auto" else language_of(caption)
     # a photograph's texture statistics need no more than a few million pixels (a 14000 x 14000 scan has 196 million)
     step = max(1, math.ceil(math.sqrt(rgb.shape[0] * rgb.shape[1] / _SCORE_PIXELS)))
     score = ultrasound_score(np.ascontiguousarray(rgb[::step, ::step]) if step > 1 else rgb, caption)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from remud_gen.text.lang import is_wide
+
 BBox = tuple[float, float, float, float]
 
 
@@ -134,14 +136,8 @@ def join_lines(lines: list[str]) -> str:
             out = t
         elif out.endswith("-") and len(out) > 1 and out[-2].isalpha() and t[:1].islower():
             out = out[:-1] + t
-        elif is_cjk(out[-1]) and is_cjk(t[0]):
+        elif is_wide(out[-1]) and is_wide(t[0]):
             out += t
         else:
             out += " " + t
     return out
-
-
-def is_cjk(ch: str) -> bool:
-    """True for CJK ideographs and full-width punctuation."""
-    o = ord(ch)
-    return 0x3000 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or 0xFF00 <= o <= 0xFFEF

@@ -19,7 +19,8 @@ import numpy as np
 
 from remud_gen.errors import InputError
 from remud_gen.extract.heap import trim
-from remud_gen.extract.spacing import is_wide, restore_spaces
+from remud_gen.extract.spacing import restore_spaces
+from remud_gen.text.lang import is_wide
 
 # RapidOCR shrinks anything larger to this itself; rendering bigger only costs time.
 OCR_MAX_SIDE = 2000

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import re
 import tempfile
 from collections import Counter
 
@@ -19,9 +18,7 @@ from remud_gen.extract.layout import band_signatures, font_sizes
 from remud_gen.extract.model import Block
 from remud_gen.extract.pages import PageData
 from remud_gen.records import Language
-
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+from remud_gen.text.lang import language_by_counts, letters
 
 
 class PageStore:
@@ -51,9 +48,9 @@ class PageStore:
         self.band_texts.update(band_signatures(blocks, page.size[1]))
         self.font_sizes.update(font_sizes(blocks))
         for b in blocks:
-            text = b.text
-            self.cjk += len(_CJK.findall(text))
-            self.latin += len(_LATIN.findall(text))
+            cjk, latin = letters(b.text)
+            self.cjk += cjk
+            self.latin += latin
         data = pickle.dumps(blocks, protocol=pickle.HIGHEST_PROTOCOL)
         offset = self._file.seek(0, os.SEEK_END)
         self._file.write(data)
@@ -72,10 +69,10 @@ class PageStore:
         return number in self._spans
 
     def language(self, setting: str) -> Language:
-        """zh when at least 15% of the letters are CJK, unless the settings fix the language."""
+        """zh when enough of the letters are CJK (`text.lang`), unless the settings fix the language."""
         if setting in ("zh", "en"):
             return setting  # type: ignore[return-value]
-        return "zh" if self.cjk > 0 and self.cjk >= 0.15 * max(self.cjk + self.latin, 1) else "en"
+        return language_by_counts(self.cjk, self.latin)
 
     def close(self) -> None:
         self._file.close()

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pymupdf
 
-from remud_gen.extract.assign import Draft
 from remud_gen.extract.captions import lowercase_panels, panel_sentences
 from remud_gen.extract.crops import png_bytes, render, store, store_pixels, sub_box, to_array
+from remud_gen.extract.grouping import Draft
 from remud_gen.extract.model import BBox
 from remud_gen.extract.panels import split_panels
 from remud_gen.extract.settings import ExtractSettings

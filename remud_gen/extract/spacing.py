@@ -16,6 +16,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from remud_gen.text.lang import is_wide
+
 # Highest space probability between two characters above which a space was printed there: 2.5 times the largest
 # value seen inside a word, and below 98% of the values seen at word boundaries.
 SPACE_EVIDENCE = 0.01
@@ -28,11 +30,6 @@ _PUNCTUATION = frozenset(",;:.!?")
 # one in the loose "15( I)" of Chinese running heads).
 _NO_SPACE_AFTER = frozenset("([{")
 _NO_SPACE_BEFORE = frozenset(")]},.;:!?%")
-
-
-def is_wide(char: str) -> bool:
-    """True for CJK scripts and full-width punctuation, which are written without spaces between words."""
-    return ord(char) >= 0x2E80
 
 
 def restore_spaces(

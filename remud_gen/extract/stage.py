@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing import get_context
@@ -30,11 +29,13 @@ from remud_gen.extract.pageimages import book_name, page_books
 from remud_gen.extract.settings import ExtractSettings
 from remud_gen.extract.vlm.job import VlmJob
 from remud_gen.extract.vlm.plan import VlmPlan, incomplete, plan, summarise
+from remud_gen.hashing import file_digest
 from remud_gen.io import atomic_open
-from remud_gen.llm.settings import EndpointSettings
+from remud_gen.llm.access import ModelAccess
 from remud_gen.records import Failure, StageWarning
 from remud_gen.report import StageReport
-from remud_gen.workdir import WorkDir, file_digest, fingerprint
+from remud_gen.stage import Progress, Stage, public
+from remud_gen.workdir import WorkDir, fingerprint
 
 STAGE = "extract"
 
@@ -45,9 +46,8 @@ def run(
     settings: ExtractSettings,
     *,
     workers: int = 0,
-    progress: Callable[[str, int], Any] | None = None,
-    endpoint: EndpointSettings | None = None,
-    api_key: str = "",
+    progress: Progress | None = None,
+    model: ModelAccess | None = None,
 ) -> StageReport:
     """Extract text chunks and figures from ``inputs`` into WORK/extract.
 
@@ -57,77 +57,88 @@ def run(
         settings: extract settings.
         workers: worker processes (0: one per core; 1: in this process).
         progress: a context-manager factory `(description, total) -> advance(n)` for a page-counting bar.
-        endpoint: the vision endpoint, used when `settings.detector` is "vlm" (None: the default endpoint).
-        api_key: its key.
+        model: the vision endpoint and its key, used when `settings.detector` is "vlm" (None: the default endpoint).
 
     Example:
         >>> run(WorkDir(Path("out")), [Path("books/")], ExtractSettings())
     """
-    started = time.monotonic()
-    found = expand(inputs)
-    out = work.stage_dir(STAGE)
-    cache_dir = out / "docs"
-    cache_dir.mkdir(exist_ok=True)
-    failures = [Failure(item=item, stage=STAGE, error="InputError", message=msg) for item, msg in found.problems]
-    files, books = page_books(found.files, settings.images)
-    digests, duplicates = _digests(files, books, failures)
-    vlm = plan(settings, endpoint, api_key)
-    settings_fp = fingerprint(settings.model_dump(mode="json"), vlm.identity(settings))
-    outputs = [out / n for n in ("documents.jsonl", "chunks.jsonl", "figures.jsonl", "failures.jsonl")]
-    names = [str(p) for p in digests]  # a cache is per content: the names its records get are part of the output
-    fp = fingerprint(sorted(digests.values()), settings_fp, [f.message for f in failures], names, duplicates)
-    report = StageReport(stage=STAGE, items_in=len(found.files) + len(found.problems))
-    if work.is_done(STAGE, fp, outputs):
-        entry = work.manifest["stages"][STAGE]
-        report.skipped = True
-        report.items_out, report.failures = entry["counts"]["documents"], entry["counts"]["failures"]
-        report.problems = [f.message for f in failures]
-        return report
+    return Extract(work, inputs, settings, workers, model, progress=progress).run()
 
-    todo, pending = _todo(digests, cache_dir, settings_fp, vlm.active)
-    if pending and vlm.active:
-        vlm.check()  # once, here: a dead endpoint is one line, not a warning per page per worker
-        if vlm.unreachable:
-            settings_fp = fingerprint(settings.model_dump(mode="json"), vlm.identity(settings))
-            todo, pending = _todo(digests, cache_dir, settings_fp, False)
-    for path, message, kind in _extract_all(pending, todo, books, work.root, settings, workers, progress, vlm):
-        failures.append(Failure(item=str(path), stage=STAGE, error=kind, message=message))
 
-    warnings = [StageWarning(item=str(dup), stage=STAGE, message=m) for dup, m in duplicates]
-    named = [(book_name(books[p]) if p in books else p.name, p, todo[p]) for p in files if p in todo]
-    written = write_outputs(out, named, failures, warnings)
-    documents, counts = written.documents, written.counts
-    vlm.outcomes += written.vlm
-    report.items_out, report.failures = len(documents), len(failures)
-    report.problems = [f.message for f in failures]
-    report.seconds = time.monotonic() - started
-    pages = sum(d.pages for d in documents)
-    report.extra = {"pages": pages, **counts, "warnings": len(written.warnings)}
-    note = warnings_note(written.warnings, out)
-    if note:
-        report.notes.append(note)
-    vlm_counts = summarise(vlm, report, len(pending))
-    if vlm_counts:
-        report.extra["vlm"] = vlm_counts
-    work.record(
-        STAGE,
-        status=report.stopped
-        or ("done" if not failures and not vlm_counts.get("failed_pages") else "done-with-failures"),
-        fingerprint=fp,
-        config={"extract": _public(settings)},
-        inputs=[str(p) for p in found.files],
-        counts={
-            "documents": len(documents),
-            "pages": pages,
-            "chunks": counts["chunks"],
-            "figures": counts["figures"],
-            "failures": len(failures),
-            "warnings": len(written.warnings),
-        },
-        timings={"seconds": round(report.seconds, 3)},
-        **({"vlm": vlm_counts, "usage": report.usage.model_dump()} if vlm_counts else {}),
-    )
-    return report
+class Extract(Stage):
+    """Reads PDFs and images; writes documents, chunks, figures and failures (and a cache per document)."""
+
+    name = STAGE
+    outputs = ("documents.jsonl", "chunks.jsonl", "figures.jsonl", "failures.jsonl")
+    counted = "documents"
+
+    def __init__(
+        self,
+        work: WorkDir,
+        inputs: list[Path],
+        settings: ExtractSettings,
+        workers: int,
+        model: ModelAccess | None,
+        **options: Any,
+    ) -> None:
+        super().__init__(work, **options)
+        self.inputs, self.settings, self.workers = inputs, settings, workers
+        self.vlm = plan(settings, model)
+
+    def plan(self) -> str:
+        found = self.found = expand(self.inputs)
+        self.failures = [Failure(item=i, stage=STAGE, error="InputError", message=m) for i, m in found.problems]
+        self.files, self.books = page_books(found.files, self.settings.images)
+        self.digests, self.duplicates = _digests(self.files, self.books, self.failures)
+        self.settings_fp = fingerprint(self.settings.model_dump(mode="json"), self.vlm.identity(self.settings))
+        names = [str(p) for p in self.digests]  # a cache is per content: the names its records get are part of it
+        self.report.items_in = len(found.files) + len(found.problems)
+        problems = self.report.problems = [f.message for f in self.failures]
+        return fingerprint(sorted(self.digests.values()), self.settings_fp, problems, names, self.duplicates)
+
+    def produce(self) -> dict[str, Any] | None:
+        todo, pending = self._pending()
+        args = (self.books, self.work.root, self.settings, self.workers, self.progress, self.vlm)
+        for path, message, kind in _extract_all(pending, todo, *args):
+            self.failures.append(Failure(item=str(path), stage=STAGE, error=kind, message=message))
+        warnings = [StageWarning(item=str(dup), stage=STAGE, message=m) for dup, m in self.duplicates]
+        named = [(book_name(self.books[p]) if p in self.books else p.name, p, todo[p]) for p in self.files if p in todo]
+        written = write_outputs(self.out, named, self.failures, warnings)
+        self.vlm.outcomes += written.vlm
+        report, documents = self.report, written.documents
+        report.items_out, report.failures = len(documents), len(self.failures)
+        report.problems = [f.message for f in self.failures]
+        report.seconds = self.elapsed()
+        pages = sum(d.pages for d in documents)
+        chunks, figures = written.counts["chunks"], written.counts["figures"]
+        counts = {"documents": len(documents), "pages": pages, "chunks": chunks, "figures": figures}
+        report.extra = {"pages": pages, **written.counts, "warnings": len(written.warnings)}
+        note = warnings_note(written.warnings, self.out)
+        if note:
+            report.notes.append(note)
+        vlm_counts = summarise(self.vlm, report, len(pending))
+        if vlm_counts:
+            report.extra["vlm"] = vlm_counts
+        failed = self.failures or vlm_counts.get("failed_pages")
+        return {
+            "status": report.stopped or ("done-with-failures" if failed else "done"),
+            "config": {"extract": public(self.settings)},
+            "inputs": [str(p) for p in self.found.files],
+            "counts": {**counts, "failures": len(self.failures), "warnings": len(written.warnings)},
+            **({"vlm": vlm_counts, "usage": report.usage.model_dump()} if vlm_counts else {}),
+        }
+
+    def _pending(self) -> tuple[dict[Path, Path], list[Path]]:
+        """Each file's cache, and the files to extract (with the VLM detector: checked to answer, once)."""
+        cache_dir = self.out / "docs"
+        cache_dir.mkdir(exist_ok=True)
+        todo, pending = _todo(self.digests, cache_dir, self.settings_fp, self.vlm.active)
+        if pending and self.vlm.active:
+            self.vlm.check()  # once, here: a dead endpoint is one line, not a warning per page per worker
+            if self.vlm.unreachable:
+                self.settings_fp = fingerprint(self.settings.model_dump(mode="json"), self.vlm.identity(self.settings))
+                todo, pending = _todo(self.digests, cache_dir, self.settings_fp, False)
+        return todo, pending
 
 
 def _start_worker(threads: int) -> None:
@@ -267,10 +278,3 @@ def _page_count(path: Path) -> int:
             return int(doc.page_count)
     except Exception:
         return 1
-
-
-def _public(settings: ExtractSettings) -> dict[str, Any]:
-    data = settings.model_dump(mode="json")
-    if data.get("password"):
-        data["password"] = "***"
-    return data

@@ -28,23 +28,18 @@ list the crops are rendered from), not guessed from extracted text and drawings.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pymupdf
-from PIL import Image
 
+from remud_gen.extract.jpegcheck import as_viewers_see_it, converts_as_is
 from remud_gen.extract.model import BBox
 
 mupdf = pymupdf.mupdf
 _EPS = 0.05  # points: a clip edge this close to the image edge cuts nothing visible at any usual dpi
-_ORIENTATION = 0x0112
-_MAX_MEAN_DIFF = 2.0  # grey levels between the two decodes; see the module docstring
 _PROOF_SCALE = 8  # MuPDF's decode for the comparison is this many times smaller on each side
-_LEVELS = np.array([*range(0, 256, 15), 255], dtype=np.uint8)
-_identity: dict[bytes, bool] = {}  # ICC profile digest -> converts to sRGB as the identity
 
 
 @dataclass(frozen=True)
@@ -80,32 +75,6 @@ def _holds(outer: BBox, inner: BBox) -> bool:
         and outer[2] >= inner[2] - _EPS
         and outer[3] >= inner[3] - _EPS
     )
-
-
-def _digest(cs: Any) -> bytes:
-    """MD5 of a colour space's ICC profile (MuPDF writes it into a caller's 16-byte buffer)."""
-    out = bytearray(16)
-    mupdf.ll_fz_colorspace_digest(cs, mupdf.python_mutable_buffer_data(out))
-    return bytes(out)
-
-
-def _converts_as_is(cs: Any) -> bool:
-    """True when MuPDF's conversion from grey/RGB colour space `cs` to sRGB moves no colour by more than one level."""
-    if mupdf.ll_fz_colorspace_is_indexed(cs) or not mupdf.ll_fz_colorspace_is_icc(cs):
-        return False
-    key = _digest(cs)
-    if key not in _identity:
-        n = mupdf.ll_fz_colorspace_n(cs)
-        if n == 3:
-            grid = np.stack(np.meshgrid(_LEVELS, _LEVELS, _LEVELS, indexing="ij"), axis=-1).reshape(-1, 3)
-        else:
-            grid = np.arange(256, dtype=np.uint8).reshape(-1, 1)
-        own = pymupdf.Colorspace(mupdf.FzColorspace(mupdf.ll_fz_keep_colorspace(cs)))
-        src = pymupdf.Pixmap(own, len(grid), 1, grid.tobytes(), 0)
-        out = np.frombuffer(pymupdf.Pixmap(pymupdf.csRGB, src).samples, dtype=np.uint8).reshape(-1, 3)
-        want = np.repeat(grid, 3, axis=1) if n == 1 else grid
-        _identity[key] = int(np.abs(out.astype(np.int16) - want).max()) <= 1
-    return _identity[key]
 
 
 class _Probe(mupdf.FzDevice2):  # type: ignore[name-defined]
@@ -246,7 +215,7 @@ class _Probe(mupdf.FzDevice2):  # type: ignore[name-defined]
         cs = image.colorspace
         if mupdf.ll_fz_colorspace_is_device(cs) and self.defaults.get(image.n):
             cs = self.defaults[image.n]
-        if mupdf.ll_fz_colorspace_n(cs) != image.n or not _converts_as_is(cs):
+        if mupdf.ll_fz_colorspace_n(cs) != image.n or not converts_as_is(cs):
             return None
         cbuf = mupdf.ll_fz_compressed_image_buffer(image)
         if not cbuf or cbuf.params.type != mupdf.FZ_IMAGE_JPEG:
@@ -278,36 +247,6 @@ def _ink_lines(dl: pymupdf.DisplayList) -> list[BBox]:
     return out
 
 
-def _as_viewers_see_it(data: bytes, size: tuple[int, int], drawn: np.ndarray) -> np.ndarray | None:
-    """PIL's decode of the stored JPEG as (H, W, 3) RGB when it shows what MuPDF drew, else None.
-
-    The file must carry nothing a viewer would apply on top (EXIF rotation, an ICC profile of its own), and its
-    pixels, box-averaged to the size of MuPDF's reduced decode `drawn`, must match that decode.
-    """
-    sh, sw, n = drawn.shape
-    factor = -(-size[0] // sw)
-    h, w = min(size[1] // factor, sh), min(size[0] // factor, sw)  # whole blocks only: edges are padded
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            if (
-                im.format != "JPEG"
-                or im.size != size
-                or im.mode != {1: "L", 3: "RGB"}[n]
-                or im.info.get("icc_profile")
-                or im.getexif().get(_ORIENTATION, 1) != 1
-                or -(-size[1] // factor) != sh
-            ):
-                return None
-            im.load()
-            seen = np.asarray(im.reduce(factor), dtype=np.int16).reshape(sh, sw, n)[:h, :w]
-            pixels = np.asarray(im, dtype=np.uint8).reshape(size[1], size[0], n)
-    except Exception:  # PIL cannot read it: a viewer may not either, so it is rendered
-        return None
-    if h == 0 or w == 0 or float(np.abs(seen - drawn[:h, :w]).mean()) > _MAX_MEAN_DIFF:
-        return None
-    return np.broadcast_to(pixels, (size[1], size[0], 3)) if n == 1 else pixels  # grey: a read-only RGB view
-
-
 def verbatim_jpegs(dl: pymupdf.DisplayList, page_box: BBox) -> list[Verbatim]:
     """JPEG placements of a page's display list that the page shows exactly as stored (see the module docstring).
 
@@ -332,7 +271,7 @@ def verbatim_jpegs(dl: pymupdf.DisplayList, page_box: BBox) -> list[Verbatim]:
             lines = _ink_lines(dl) if lines is None else lines
             if any(_overlaps(b, c.bbox) for b in lines):
                 continue
-        rgb = _as_viewers_see_it(c.data, c.size, c.small)
+        rgb = as_viewers_see_it(c.data, c.size, c.small)
         if rgb is not None:
             out.append(Verbatim(c.bbox, c.data, rgb))
     return out

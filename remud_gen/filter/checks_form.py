@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import ClassVar
 
-from remud_gen.filter.rule import IMAGE_TOKEN, Rule, RuleContext, is_reasoning, label, nfkc, visible_len
+from remud_gen.filter.checks_base import IMAGE_TOKEN, Rule, RuleContext, is_reasoning, label, nfkc, visible_len
 from remud_gen.records import REGIONS, Sample
 
 _TAG = re.compile(r"</?\s*(?:think|answer)\s*>", re.IGNORECASE)

@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from remud_gen.filter.rule import IMAGE_TOKEN, Rule, RuleContext, cjk_ratio, first_match, label, nfkc, visible_len
+from remud_gen.filter.checks_base import IMAGE_TOKEN, Rule, RuleContext, first_match, label, nfkc, visible_len
 from remud_gen.records import Sample
+from remud_gen.text.lang import cjk_share
 
 _NUM = r"[0-9一二三四五六七八九十百]+"
 # Textbook cross-references and multi-image talk. A VQA item attaches ONE crop, so "the image shows" is fine but
@@ -87,7 +88,7 @@ class LanguageMatch(Rule):
         for i, turn in enumerate(sample.turns):
             if turn.role == "system":
                 continue
-            ratio, letters = cjk_ratio(turn.text.replace(IMAGE_TOKEN, ""))
+            ratio, letters = cjk_share(turn.text.replace(IMAGE_TOKEN, ""))
             if letters < self.min_letters:
                 continue
             if sample.language == "zh" and ratio < self.zh_min_cjk:

@@ -2,7 +2,7 @@
 
 `run_rules` turns failures into reasons "<name>: <detail>" (e.g. "no_figure_reference: 图中A部分") that the stage
 counts by name and writes to rejected.jsonl. Rules never raise on a well-typed `Sample`, however odd its content. The
-base class is in `rule`, the rules in `checks_form` and `checks_text`.
+base class is in `checks_base`, the rules in `checks_form` and `checks_text`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from remud_gen.filter.checks_base import IMAGE_TOKEN, Rule, RuleContext, is_reasoning
 from remud_gen.filter.checks_form import (
     ImagesConsistent,
     NoEmptyTurn,
@@ -21,7 +22,6 @@ from remud_gen.filter.checks_form import (
     ValidSchema,
 )
 from remud_gen.filter.checks_text import LanguageMatch, LengthBounds, NoBoilerplate, NoFigureReference
-from remud_gen.filter.rule import IMAGE_TOKEN, Rule, RuleContext, is_reasoning
 from remud_gen.records import Sample
 
 __all__ = ["IMAGE_TOKEN", "RULE_NAMES", "FilterRulesSettings", "Rule", "RuleContext", "default_rules", "is_reasoning"]

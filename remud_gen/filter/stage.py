@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
@@ -11,23 +11,25 @@ from remud_gen.filter.card import build_stats, write_card
 from remud_gen.filter.dedup import find_duplicates
 from remud_gen.filter.grounding import grounding_problem
 from remud_gen.filter.judge import Source, judge_requests, load_prompts, verdict
-from remud_gen.filter.report import write_report
+from remud_gen.filter.review import write_report
 from remud_gen.filter.rules import RuleContext, default_rules, run_rules
 from remud_gen.filter.settings import FilterSettings
 from remud_gen.filter.shards import read_system_prompts, write_shards
+from remud_gen.hashing import file_digest
 from remud_gen.io import ReadReport, read_json, read_records, write_json, write_records
-from remud_gen.llm.capabilities import ENDPOINTS_FILE
-from remud_gen.llm.client import Client, Result
-from remud_gen.llm.dispatch import price_without_sending, resolve_all
-from remud_gen.llm.journal import Journal
-from remud_gen.llm.probe import ensure_now, use_cached
+from remud_gen.llm.access import ModelAccess
+from remud_gen.llm.capabilities import Capabilities
+from remud_gen.llm.client import Result
+from remud_gen.llm.dispatch import resolve_all
+from remud_gen.llm.request import ChatRequest
 from remud_gen.llm.runner import Budget, RunStats
 from remud_gen.llm.settings import EndpointSettings
 from remud_gen.prompts import prompts_dir, read_text, read_yaml
 from remud_gen.records import Chunk, Failure, Figure, Sample, Usage, Verdict
 from remud_gen.report import StageReport
+from remud_gen.stage import Progress, Stage
 from remud_gen.synthesize.units import source_text
-from remud_gen.workdir import WorkDir, file_digest, fingerprint
+from remud_gen.workdir import WorkDir, fingerprint
 
 STAGE = "filter"
 
@@ -35,111 +37,156 @@ STAGE = "filter"
 def run(
     work: WorkDir,
     settings: FilterSettings,
-    endpoint: EndpointSettings,
-    api_key: str,
+    model: ModelAccess,
     *,
     budget: Budget | None = None,
     dry_run: bool = False,
     batch: bool = False,
-    progress: Callable[[str, int], Any] | None = None,
+    progress: Progress | None = None,
     prompts: Path | None = None,
 ) -> StageReport:
     """Filter WORK/synthesize/samples.jsonl into WORK/filter and write the dataset to WORK/dataset.
 
-    ``prompts`` (a prompt folder) wins over ``settings.prompts_dir``; with neither, the packaged prompts are used.
+    Args:
+        work: the work directory (synthesize must have run).
+        settings: filter settings (rules, grounding, dedup, judge, output).
+        model: the endpoint and its key; the judge's model and URL from `settings.judge` override its own.
+        budget, dry_run, batch, progress: as for synthesize.
+        prompts: a folder of prompts; it wins over ``settings.prompts_dir``; with neither, the packaged prompts.
 
     Example:
-        >>> run(WorkDir(Path("out")), FilterSettings(), EndpointSettings(base_url="http://127.0.0.1:8011/v1"), "x")
+        >>> run(WorkDir(Path("out")), FilterSettings(), ModelAccess(EndpointSettings(base_url=URL), "x"))
     """
-    samples_path = work.root / "synthesize" / "samples.jsonl"
-    work.require(samples_path, hint="run `remud-gen synthesize WORK` first")
-    folder = prompts_dir(prompts or settings.prompts_dir)
-    judge_prompts = load_prompts(folder)
-    judge_endpoint = _judge_endpoint(endpoint, settings)
-    out = work.stage_dir(STAGE)
-    work.stage_dir("dataset")  # the dataset is this stage's output too: held, and cleared of a killed run's leftovers
-    outputs = [out / "accepted.jsonl", out / "rejected.jsonl", out / "failures.jsonl"]
-    fp = fingerprint(
-        file_digest(samples_path),
-        # the folder's name is not what the judge is asked (judge_prompts.version is); leaving it out also keeps
-        # the fingerprints of work folders filtered before the key existed
-        settings.model_dump(mode="json", exclude={"prompts_dir"}),
-        judge_endpoint.model_dump(include={"model", "structured_output"}),
-        judge_prompts.version,
-    )
-    bad = ReadReport()
-    samples = list(read_records(samples_path, Sample, bad))
-    report = StageReport(stage=STAGE, items_in=len(samples))
-    if not dry_run and work.is_done(STAGE, fp, outputs, retry_failures=True):
-        entry = work.manifest["stages"][STAGE]
-        report.skipped, report.items_out = True, entry["counts"]["accepted"]
-        report.failures = entry["counts"]["failures"]
-        return report
+    model = model.to(_judge_endpoint(model.endpoint, settings))
+    return Filter(work, settings, model, budget, batch, prompts, dry_run=dry_run, progress=progress).run()
 
-    figures = _figures(work.root) if samples else {}
-    sources = _sources(work.root, samples, folder, figures)
-    reasons = _pre_judge(samples, sources, settings, work.root)
-    candidates = [s for s in samples if not reasons[s.sample_id]]
-    failures: list[Failure] = []
-    scores: dict[str, dict[str, Any]] = {}
-    blind: dict[str, str] = {}
-    stats = RunStats()
-    caps = None
-    if settings.judge.enabled and candidates:
-        endpoints = work.root / ENDPOINTS_FILE
-        with Journal(out / "journal.jsonl") as journal:
-            client = Client(judge_endpoint, journal, api_key, read_text(folder / "json_schema_instruction.txt"))
-            requests = list(judge_requests(candidates, sources, judge_prompts, settings.judge))
-            if dry_run:
-                use_cached(client, endpoints)
-                return price_without_sending(client, requests, report)
+
+class Filter(Stage):
+    """Reads WORK/synthesize; writes accepted, rejected and failed items and the dataset in WORK/dataset."""
+
+    name = STAGE
+    outputs = ("accepted.jsonl", "rejected.jsonl", "failures.jsonl")
+    counted = "accepted"
+    retry_failures = True
+
+    def __init__(
+        self,
+        work: WorkDir,
+        settings: FilterSettings,
+        model: ModelAccess,
+        budget: Budget | None,
+        batch: bool,
+        prompts: Path | None,
+        **options: Any,
+    ) -> None:
+        super().__init__(work, **options)
+        self.settings, self.model, self.budget, self.batch = settings, model, budget, batch
+        self.folder = prompts_dir(prompts or settings.prompts_dir)
+        self.bad = ReadReport()
+
+    def plan(self) -> str:
+        samples_path = self.work.root / "synthesize" / "samples.jsonl"
+        self.work.require(samples_path, hint="run `remud-gen synthesize WORK` first")
+        self.judge_prompts = load_prompts(self.folder)
+        self.hold()
+        self.work.stage_dir("dataset")  # the dataset is this stage's output too: held, and cleared of leftovers
+        self.samples = list(read_records(samples_path, Sample, self.bad))
+        self.report.items_in = len(self.samples)
+        judge = self.model.endpoint.model_dump(include={"model", "structured_output"})
+        # the folder's name is not what the judge is asked (judge_prompts.version is); leaving it out also keeps the
+        # fingerprints of work folders filtered before the key existed
+        settings = self.settings.model_dump(mode="json", exclude={"prompts_dir"})
+        return fingerprint(file_digest(samples_path), settings, judge, self.judge_prompts.version)
+
+    def produce(self) -> dict[str, Any] | None:
+        samples, root = self.samples, self.work.root
+        self.figures = _figures(root) if samples else {}
+        sources = _sources(root, samples, self.folder, self.figures)
+        reasons = _pre_judge(samples, sources, self.settings, root)
+        candidates = [s for s in samples if not reasons[s.sample_id]]
+        judged = Judged()
+        if self.settings.judge.enabled and candidates:
+            self._judge(list(judge_requests(candidates, sources, self.judge_prompts, self.settings.judge)), judged)
+        if self.dry_run:
+            self.report.extra.setdefault("would_send", 0)
+            return None
+        verdicts = _verdicts(samples, reasons, judged.scores, judged.blind, sources, self.settings)
+        self.write_failures(judged.failures)
+        return {**self.spent(judged.stats, judged.caps), **self._write(verdicts, judged.stats)}
+
+    def _judge(self, requests: list[ChatRequest], judged: Judged) -> None:
+        """Ask the judge about every candidate (in a dry run: price the requests)."""
+        with self.journal() as journal:
+            client = self.model.client(journal, read_text(self.folder / "json_schema_instruction.txt"))
+            if self.dry_run:
+                self.price(client, requests)
+                return
             images = "the judge's requests for items with an image" if any(r.image_count() for r in requests) else ""
-            caps = ensure_now(client, endpoints, images)
-            report.notes.append(f"judge {caps.line(judge_endpoint.structured_output)}")
-            stats = _judge(client, requests, scores, blind, failures, budget, progress, batch)
-    elif dry_run:
-        report.extra = {"would_send": 0}
-        return report
+            judged.caps = self.probe(client, images)
+            self.report.notes.append(f"judge {judged.caps.line(self.model.endpoint.structured_output)}")
+            judged.stats = resolve_all(
+                client,
+                requests,
+                judged.add,
+                total=len(requests),
+                description="judge",
+                budget=self.budget,
+                progress=self.progress,
+                batch=self.batch,
+            )
 
-    verdicts = _verdicts(samples, reasons, scores, blind, sources, settings)
-    accepted = [v for v in verdicts if v.accepted]
-    write_records(out / "accepted.jsonl", accepted)
-    write_records(out / "rejected.jsonl", [v for v in verdicts if not v.accepted])
-    write_records(out / "failures.jsonl", failures)
-    system = read_system_prompts(settings.output, folder)
-    shards = write_shards([v.sample for v in accepted], work.root, settings.output, system)
-    if _retire_test_split(work.root / "dataset", settings.output.name):
-        report.notes.append("the dataset changed, so its old test split was removed: run `remud-gen split` again")
-    config = {stage: work.manifest["stages"].get(stage, {}).get("config", {}) for stage in ("extract", "synthesize")}
-    config["filter"] = {**settings.model_dump(mode="json"), "judge_model": judge_endpoint.model}
-    stats_record = build_stats(verdicts, shards, name=settings.output.name, judge_usage=stats.usage, config=config)
-    write_card(work.root, stats_record)
-    write_report(verdicts, work.root, figures=figures, images=shards.images, max_items=settings.output.report_max_items)
-    report.items_out = shards.records
-    report.count_failures(f.error for f in failures)
-    report.seconds, report.usage, report.stopped = stats.elapsed, stats.usage, stats.stopped
-    report.stop_reason = stats.stop_reason
-    report.extra = {"shards": [str(p) for p in shards.shards], "dataset": str(work.root / "dataset")}
-    if bad.bad_lines:
-        report.notes.append(f"{len(bad.bad_lines)} unreadable sample lines were skipped")
-    report.notes.append(f"dataset: {len(shards.shards)} shard(s) in {work.root / 'dataset'}")
-    work.record(
-        STAGE,
-        status="done" if stats.stopped is None else stats.stopped,
-        fingerprint=fp,
-        config={"filter": settings.model_dump(mode="json"), "judge_model": judge_endpoint.model},
-        counts={
-            "samples": len(samples),
-            "accepted": len(accepted),
-            "rejected": len(verdicts) - len(accepted),
-            "failures": len(failures),
-            "shards": len(shards.shards),
-        },
-        timings={"seconds": round(stats.elapsed, 3)},
-        usage=stats.as_dict(),
-        endpoint_probe=caps.as_dict() if caps is not None else None,
-    )
-    return report
+    def _write(self, verdicts: list[Verdict], stats: RunStats) -> dict[str, Any]:
+        """Write the verdicts and the dataset (shards, card, report); return the manifest's config and counts."""
+        root, out, output = self.work.root, self.out, self.settings.output
+        accepted = [v for v in verdicts if v.accepted]
+        write_records(out / "accepted.jsonl", accepted)
+        write_records(out / "rejected.jsonl", [v for v in verdicts if not v.accepted])
+        system = read_system_prompts(output, self.folder)
+        shards = write_shards([v.sample for v in accepted], root, output, system)
+        if _retire_test_split(root / "dataset", output.name):
+            self.report.notes.append(
+                "the dataset changed, so its old test split was removed: run `remud-gen split` again"
+            )
+        mine = {**self.settings.model_dump(mode="json"), "judge_model": self.model.endpoint.model}
+        config = {
+            stage: self.work.manifest["stages"].get(stage, {}).get("config", {}) for stage in ("extract", "synthesize")
+        }
+        stats_record = build_stats(
+            verdicts, shards, name=output.name, judge_usage=stats.usage, config={**config, "filter": mine}
+        )
+        write_card(root, stats_record)
+        write_report(verdicts, root, figures=self.figures, images=shards.images, max_items=output.report_max_items)
+        self.report.items_out = shards.records
+        self.report.extra = {"shards": [str(p) for p in shards.shards], "dataset": str(root / "dataset")}
+        if self.bad.bad_lines:
+            self.report.notes.append(f"{len(self.bad.bad_lines)} unreadable sample lines were skipped")
+        self.report.notes.append(f"dataset: {len(shards.shards)} shard(s) in {root / 'dataset'}")
+        counts = {"samples": len(self.samples), "accepted": len(accepted), "rejected": len(verdicts) - len(accepted)}
+        counts |= {"failures": self.report.failures, "shards": len(shards.shards)}
+        return {
+            "config": {"filter": self.settings.model_dump(mode="json"), "judge_model": mine["judge_model"]},
+            "counts": counts,
+        }
+
+
+@dataclass
+class Judged:
+    """The judge's answers: scores and blind answers by sample, failed requests, and what asking cost."""
+
+    scores: dict[str, dict[str, Any]] = field(default_factory=dict)
+    blind: dict[str, str] = field(default_factory=dict)
+    failures: list[Failure] = field(default_factory=list)
+    stats: RunStats = field(default_factory=RunStats)
+    caps: Capabilities | None = None
+
+    def add(self, result: Result, usage: Usage) -> None:
+        meta = result.request.meta
+        if not result.ok:
+            self.failures.append(result.failure(STAGE))
+        elif meta["what"] == "scores":
+            self.scores[meta["sample"]] = result.value
+        else:
+            self.blind[meta["sample"]] = result.value
 
 
 def _retire_test_split(dataset: Path, name: str) -> bool:
@@ -206,37 +253,6 @@ def _pre_judge(
     for sample_id, dup in find_duplicates(clean, settings.dedup).items():
         reasons[sample_id].append(str(dup))
     return reasons
-
-
-def _judge(
-    client: Client,
-    requests: list[Any],
-    scores: dict[str, dict[str, Any]],
-    blind: dict[str, str],
-    failures: list[Failure],
-    budget: Budget | None,
-    progress: Callable[[str, int], Any] | None,
-    batch: bool,
-) -> RunStats:
-    def on_result(result: Result, usage: Usage) -> None:
-        meta = result.request.meta
-        if not result.ok:
-            failures.append(result.failure(STAGE))
-        elif meta["what"] == "scores":
-            scores[meta["sample"]] = result.value
-        else:
-            blind[meta["sample"]] = result.value
-
-    return resolve_all(
-        client,
-        requests,
-        on_result,
-        total=len(requests),
-        description="judge",
-        budget=budget,
-        progress=progress,
-        batch=batch,
-    )
 
 
 def _verdicts(

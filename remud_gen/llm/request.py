@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-Role = Literal["system", "user", "assistant"]
+from remud_gen.hashing import file_digest
+from remud_gen.records import Role
+from remud_gen.text.lang import count_cjk
 
 
 @dataclass(frozen=True)
@@ -113,20 +114,10 @@ def _schema_json(schema: dict[str, Any] | None) -> str:
 @lru_cache(maxsize=65536)
 def file_sha256(path: str) -> str:
     """Content hash of a file, cached per path for the life of the process."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-_CJK = re.compile("[\u3400-\u9fff\uf900-\ufaff]+")
+    return file_digest(Path(path))
 
 
 def estimate_tokens(text: str) -> int:
     """Rough token count: one per CJK character, one per four other characters."""
-    if text.isascii():
-        return (len(text) + 3) // 4
-    # runs of CJK found in C: a per-character generator here was the client's largest cost per request
-    cjk = sum(map(len, _CJK.findall(text)))
+    cjk = count_cjk(text)  # runs found in C: a per-character loop here was the client's largest cost per request
     return cjk + (len(text) - cjk + 3) // 4

@@ -18,7 +18,7 @@ from typing import Any
 
 from remud_gen.stub.boxes import box_answer
 from remud_gen.stub.compose import Composer
-from remud_gen.stub.errors import bad_request
+from remud_gen.stub.error_responses import bad_request
 from remud_gen.stub.exam import check_extensions, exam_answer
 from remud_gen.stub.fill import fill_with
 from remud_gen.stub.request import ChatRequest

@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from remud_gen.stub.answer import complete
-from remud_gen.stub.errors import ApiError, bad_request
+from remud_gen.stub.error_responses import ApiError, bad_request
 from remud_gen.stub.files import FILES, add_file_routes
 from remud_gen.stub.request import parse_chat
 from remud_gen.stub.state import STATE, StubState

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from remud_gen.stub.compose import Composer
-from remud_gen.stub.errors import bad_request
+from remud_gen.stub.error_responses import bad_request
 from remud_gen.stub.request import ChatRequest
 from remud_gen.stub.settings import StubSettings
 

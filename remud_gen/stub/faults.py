@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from remud_gen.stub.answer import seed_of
-from remud_gen.stub.errors import ApiError
+from remud_gen.stub.error_responses import ApiError
 from remud_gen.stub.settings import FAULT_KINDS, StubSettings
 
 # Attempt counters are per request digest; a long benchmark must not grow them without bound.

@@ -11,7 +11,7 @@ import warnings
 
 from PIL import Image, UnidentifiedImageError
 
-from remud_gen.stub.errors import ApiError, bad_request
+from remud_gen.stub.error_responses import ApiError, bad_request
 
 _DATA_URL_RE = re.compile(r"data:(image/[\w.+-]+);base64,(.*)", re.DOTALL)
 # Qwen2-VL style pricing: one token per 28x28 patch, with a floor for tiny images.

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from remud_gen.stub.errors import ApiError, bad_request
+from remud_gen.stub.error_responses import ApiError, bad_request
 from remud_gen.stub.images import image_tokens
 from remud_gen.stub.text import count_tokens
 

@@ -17,7 +17,7 @@ from aiohttp.typedefs import Handler
 
 from remud_gen.stub.answer import complete
 from remud_gen.stub.batches import add_batch_routes
-from remud_gen.stub.errors import ApiError
+from remud_gen.stub.error_responses import ApiError
 from remud_gen.stub.faults import FaultInjector, bad_body, drop, error_200, rate_limited, server_error
 from remud_gen.stub.ratelimit import RateWindow
 from remud_gen.stub.request import parse_body, parse_chat

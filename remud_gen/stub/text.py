@@ -11,13 +11,10 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-# CJK punctuation and full-width forms cost a token each in real tokenizers, like the ideographs themselves.
-_WIDE_RE = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
-_LATIN_RE = re.compile(r"[A-Za-z]")
+from remud_gen.text.lang import WIDE, count_wide, language_of
+
 # PDF line wraps put whitespace between two ideographs; keeping it would break verbatim evidence checks.
-_WIDE_CLASS = r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]"
-_CJK_GAP_RE = re.compile(rf"(?<={_WIDE_CLASS})\s+(?={_WIDE_CLASS})")
+_CJK_GAP_RE = re.compile(rf"(?<=[{WIDE}])\s+(?=[{WIDE}])")
 _ZH_SPLIT_RE = re.compile(r"(?<=[。！？；!?])")
 _EN_SPLIT_RE = re.compile(r"(?<=[.!?])\s+(?=[\"“(\[]?[A-Z0-9])")
 # A figure mention in a generated item points at pixels the reader of a dataset row cannot see.
@@ -77,16 +74,6 @@ def _blocks(text: str) -> list[str]:
             out.append(block)
         start = text.find("<source>", end)
     return out
-
-
-def language_of(text: str) -> str:
-    """Return "zh" when ideographs outweigh the Latin letters of `text` (5 letters to an ideograph), else "en"."""
-    if text.isascii():
-        return "en"
-    cjk = len(_CJK_RE.findall(text))
-    latin = len(_LATIN_RE.findall(text))
-    # One ideograph carries about as much as a short word, so weigh Latin letters by a typical word length.
-    return "zh" if cjk and cjk * 5 >= latin else "en"
 
 
 def normalise(text: str) -> str:
@@ -187,7 +174,7 @@ def count_tokens(text: str) -> int:
     """Estimate tokens as BPE tokenizers land on average: one per CJK character, one per 4 other characters."""
     if text.isascii():
         return math.ceil(len(text) / 4)
-    wide = len(_WIDE_RE.findall(text))
+    wide = count_wide(text)  # CJK punctuation and full-width forms cost a token each, like the ideographs
     return wide + math.ceil((len(text) - wide) / 4)
 
 

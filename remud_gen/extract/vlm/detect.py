@@ -104,9 +104,7 @@ def detect_pages(
     results: dict[int, Result] = {}
     try:
         with Journal(folder / f"{key}.jsonl") as journal:
-            outcome.usage, outcome.sent = asyncio.run(
-                _run(Client(job.endpoint, journal, job.api_key), requests, results)
-            )
+            outcome.usage, outcome.sent = asyncio.run(_run(job.model.client(journal), requests, results))
     except EndpointError as exc:
         outcome.unreachable = str(exc)
     finally:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from remud_gen.extract.settings import ExtractSettings
 from remud_gen.extract.vlm.geometry import BoxFormat, default_format
+from remud_gen.llm.access import ModelAccess
 from remud_gen.llm.settings import EndpointSettings
 
 
@@ -14,12 +15,14 @@ class VlmJob:
     """The endpoint and key for one worker process (picklable).
 
     Attributes:
-        endpoint: endpoint settings, with `concurrency` already this worker's share.
-        api_key: the key (kept in memory only, never written).
+        model: the endpoint, with `concurrency` already this worker's share, and its key (in memory only).
     """
 
-    endpoint: EndpointSettings
-    api_key: str
+    model: ModelAccess
+
+    @property
+    def endpoint(self) -> EndpointSettings:
+        return self.model.endpoint
 
 
 def box_format(settings: ExtractSettings, endpoint: EndpointSettings) -> BoxFormat:

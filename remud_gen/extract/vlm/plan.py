@@ -12,6 +12,7 @@ from remud_gen.errors import EndpointError
 from remud_gen.extract.settings import ExtractSettings
 from remud_gen.extract.vlm.crosscheck import CheckCounts
 from remud_gen.extract.vlm.job import VlmJob, box_format
+from remud_gen.llm.access import ModelAccess
 from remud_gen.llm.settings import EndpointSettings
 from remud_gen.records import Usage
 from remud_gen.report import StageReport
@@ -22,15 +23,17 @@ class VlmPlan:
     """Whether this run asks the vision endpoint, and what of it decides the cached results.
 
     Attributes:
-        endpoint: the endpoint settings, or None when the detector is image analysis.
-        api_key: the key.
+        model: the vision endpoint and its key, or None when the detector is image analysis.
         unreachable: the one-line reason when the endpoint did not answer; the run then uses image analysis.
     """
 
-    endpoint: EndpointSettings | None
-    api_key: str = ""
+    model: ModelAccess | None
     unreachable: str = ""
     outcomes: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def endpoint(self) -> EndpointSettings | None:
+        return self.model.endpoint if self.model is not None else None
 
     @property
     def active(self) -> bool:
@@ -50,28 +53,28 @@ class VlmPlan:
 
     def check(self) -> None:
         """Ask the endpoint once whether it answers; on failure remember the one-line reason."""
-        if self.endpoint is None:
+        if self.model is None:
             return
         from remud_gen.llm.fleet import endpoint_reachable
 
         try:
-            asyncio.run(endpoint_reachable(self.endpoint, self.api_key))
+            asyncio.run(endpoint_reachable(self.model.endpoint, self.model.api_key))
         except EndpointError as exc:
             self.unreachable = str(exc)
 
     def job(self, workers: int) -> VlmJob | None:
         """The endpoint handed to each of ``workers`` processes, each with its share of the concurrency."""
-        if self.endpoint is None or self.unreachable:
+        if self.model is None or self.unreachable:
             return None
-        share = max(1, self.endpoint.concurrency // max(1, workers))
-        return VlmJob(endpoint=self.endpoint.model_copy(update={"concurrency": share}), api_key=self.api_key)
+        share = max(1, self.model.endpoint.concurrency // max(1, workers))
+        return VlmJob(self.model.to(self.model.endpoint.model_copy(update={"concurrency": share})))
 
 
-def plan(settings: ExtractSettings, endpoint: EndpointSettings | None, api_key: str) -> VlmPlan:
+def plan(settings: ExtractSettings, model: ModelAccess | None) -> VlmPlan:
     """The plan for ``settings.detector``; no request is made."""
     if settings.detector != "vlm":
-        return VlmPlan(endpoint=None)
-    return VlmPlan(endpoint=endpoint or EndpointSettings(), api_key=api_key)
+        return VlmPlan(model=None)
+    return VlmPlan(model=model or ModelAccess(EndpointSettings()))
 
 
 def incomplete(outcome: dict[str, Any] | None) -> bool:

@@ -59,20 +59,3 @@ def first_match(patterns: Sequence[re.Pattern[str]], text: str) -> str | None:
     hits = [m for p in patterns if (m := p.search(text))]
     # the earliest hit is the one a reader finds first in the text
     return min(hits, key=lambda m: m.start()).group(0).strip() if hits else None
-
-
-def _is_cjk(ch: str) -> bool:
-    o = ord(ch)
-    return 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0xF900 <= o <= 0xFAFF or 0x20000 <= o <= 0x2FA1F
-
-
-def cjk_ratio(text: str) -> tuple[float, int]:
-    """Share of CJK ideographs among letters (CJK + Latin), and the number of letters counted."""
-    cjk = latin = 0
-    for ch in text:
-        if _is_cjk(ch):
-            cjk += 1
-        elif ch.isalpha() and ord(ch) < 0x250:
-            latin += 1
-    letters = cjk + latin
-    return (cjk / letters if letters else 0.0), letters
