@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 if TYPE_CHECKING:
-    from remud_gen.llm.runner import RunStats
+    from remud_gen.llm.stats import RunStats
 
 console = Console(stderr=True)
 

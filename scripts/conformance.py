@@ -40,7 +40,8 @@ from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, web
 
-from remud_gen.llm.errors import APIStatusError, refusal
+from remud_gen.llm.errors import APIStatusError
+from remud_gen.llm.refusal import refusal
 
 # samplegen (the input) lives in the checkout, not in the installed package
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

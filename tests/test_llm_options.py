@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from local_app import serve
 
-from remud_gen.llm.client import Client, Result, _answer
+from remud_gen.llm.client import Client, Result
+from remud_gen.llm.completion import answer_of
 from remud_gen.llm.errors import APIStatusError, BadResponse, retry_after
 from remud_gen.llm.fleet import env_proxy
 from remud_gen.llm.parse import parse_json_object
@@ -124,7 +125,7 @@ def test_retry_after_as_a_future_http_date() -> None:
 def test_answers_are_read_whatever_shape_the_server_gives_them(
     message: Any, usage: Any, content: str, tokens: int
 ) -> None:
-    answer = _answer("k", "i", {"choices": [{"message": message}], "usage": usage})
+    answer = answer_of("k", "i", {"choices": [{"message": message}], "usage": usage})
     assert answer.content == content and answer.prompt_tokens == tokens
     if message and "reasoning_content" in message:
         assert answer.reasoning == "hm"
@@ -133,7 +134,7 @@ def test_answers_are_read_whatever_shape_the_server_gives_them(
 @pytest.mark.parametrize("choices", [["text"], [{"message": "text"}]])
 def test_a_choice_that_is_not_an_object_is_a_bad_response(choices: list[Any]) -> None:
     with pytest.raises(BadResponse):
-        _answer("k", "i", {"choices": choices})
+        answer_of("k", "i", {"choices": choices})
 
 
 REASONING_MODEL_ERRORS = {

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openai._utils._json import openapi_dumps
 from PIL import Image
 
 from remud_gen.llm.client import Client
@@ -101,17 +100,6 @@ def test_the_schema_instruction_is_in_the_key_in_prompt_mode(tmp_path: Path) -> 
     req = requests(tmp_path)[1]
     settings = EndpointSettings(model="m", structured_output="prompt")
     assert Client(settings, None, "k", "As {schema}").key(req) != Client(settings, None, "k", "Be {schema}").key(req)
-
-
-@pytest.mark.parametrize("structured", ["json_schema", "prompt"])
-def test_bodies_are_encoded_as_the_sdk_encodes_them(tmp_path: Path, structured: str) -> None:
-    settings = EndpointSettings(model="m", structured_output=structured, seed=3)
-    client = Client(settings, None, "k", schema_prompt="Answer as {schema}")
-    for req in requests(tmp_path)[::-1] * 2:  # the second time round, schemas come from the cache
-        body = client.body(req)
-        assert client.encode(body) == openapi_dumps(body)
-        extra: dict[str, Any] = {**body, "chat_template_kwargs": {"enable_thinking": True}}  # response_format not last
-        assert client.encode(extra) == openapi_dumps(extra)
 
 
 def test_token_estimate_counts_cjk_characters_one_each() -> None:

@@ -9,7 +9,8 @@ import json
 
 import pytest
 
-from remud_gen.llm.errors import APIStatusError, describe, refusal
+from remud_gen.llm.errors import APIStatusError, describe
+from remud_gen.llm.refusal import refusal
 
 LLAMA_CPP_JSON_SCHEMA = (
     "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), 'msg': \"Input "

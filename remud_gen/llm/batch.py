@@ -17,9 +17,10 @@ from typing import Any, Final
 import openai
 
 from remud_gen.errors import EndpointStatusError
-from remud_gen.llm.client import Client, Result, _answer
+from remud_gen.llm.client import Client, Result
+from remud_gen.llm.completion import answer_of
 from remud_gen.llm.request import ChatRequest
-from remud_gen.llm.runner import Budget, RunStats, usage_of
+from remud_gen.llm.stats import Budget, RunStats, usage_of
 from remud_gen.records import Usage
 
 ENDPOINT: Final = "/v1/chat/completions"
@@ -158,7 +159,7 @@ async def _collect(
                 continue
             response = line.get("response") or {}
             if response.get("status_code") == 200 and isinstance(response.get("body"), dict):
-                answer = _answer(key, req.item, response["body"])
+                answer = answer_of(key, req.item, response["body"])
                 journal.add(answer)
                 result = client.accept(req, key, answer, attempts=1)
                 result.paid = (answer,)

@@ -1,16 +1,16 @@
 """The one model client: every stage that calls a model (synthesize, judge, eval, the VLM detector) uses it.
 
 `Client.complete` sends one `ChatRequest` to the least-busy healthy server of the fleet (`fleet.py`), retries what
-can succeed (tenacity; exponential backoff with jitter; the server's `Retry-After` wins), fails at once on what cannot
-(400, 401, 403, 404, 413, 422, and a refused request feature whatever its status: `errors.refusal`), repairs or
-re-asks a cut-off or unparseable answer, and journals every answer it paid for. How a request's body is written for
-its endpoint (structured-output mode, string content) is `body.py`'s.
+can succeed (`retry.py`: the server's `Retry-After` wins, else backoff with jitter), fails at once on what cannot
+(400, 401, 403, 404, 413, 422, and a refused request feature whatever its status: `refusal.py`), repairs or re-asks a
+cut-off or unparseable answer (`reask.py`), and journals every answer it paid for. How a request's body is written for
+its endpoint (structured-output mode, string content) is `body.py`'s; how a 200 is read, `completion.py`'s.
 
-Chat requests go out through the openai SDK over its aiohttp transport (`transport: sdk`, the default; `sdk.py` keeps
-the SDK's per-request work to what differs between requests), or on a plain aiohttp session with the same URL, headers
-and JSON (`transport: aiohttp`). Both now cost the same event-loop CPU per request (~0.32 ms, `bench/driver.py`); the
-plain session only saves importing the SDK (~0.6 s of start-up). Either way failures come out as `errors.py`'s
-SDK-shaped exceptions, so retries, Retry-After and failure records do not depend on the transport.
+Chat requests go out through the openai SDK's public API over its aiohttp transport (`transport: sdk`, the default;
+`sdk.py`), or on a plain aiohttp session with the same URL, key and JSON (`transport: aiohttp`: ~0.23 ms of event-loop
+CPU a request against the SDK's ~0.65 ms, `bench/driver.py`, and no SDK import, ~0.6 s of start-up). Either way
+failures come out as `errors.py`'s exceptions, so retries, Retry-After and failure records do not depend on the
+transport.
 """
 
 from __future__ import annotations
@@ -19,89 +19,32 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
-
 from remud_gen.llm.body import BodyWriter
+from remud_gen.llm.completion import answer_of
 from remud_gen.llm.errors import (
     APIError,
-    APIStatusError,
     APITimeoutError,
     BadResponse,
     RequestFailed,
     Unusable,
-    backoff,
-    describe,
     glimpse,
     is_connection_failure,
-    is_retryable,
-    refusal,
-    retry_after,
     unusable,
-    whole_message,
 )
 from remud_gen.llm.fleet import Server, check_reachable
 from remud_gen.llm.journal import Answer, Journal
 from remud_gen.llm.ratelimit import RateLimiter
+from remud_gen.llm.reask import LEVELS, reask_variant
 from remud_gen.llm.request import ChatRequest, estimate_tokens
+from remud_gen.llm.result import Result, Slot
+from remud_gen.llm.retry import send_with_retries, wait_s
 from remud_gen.llm.settings import EndpointSettings
-from remud_gen.records import Failure
-from remud_gen.redact import redact
 
 if TYPE_CHECKING:
     from remud_gen.llm.probe import Capabilities
-
-
-@dataclass
-class Result:
-    """What became of one request: a parsed value, or a failure with its class and message."""
-
-    request: ChatRequest
-    key: str
-    value: Any = None
-    answer: Answer | None = None
-    error: str | None = None
-    message: str = ""
-    attempts: int = 0
-    cached: bool = False
-    paid: tuple[Answer, ...] = ()  # the answers this run received for it (re-asks included), not journaled ones
-    fix: str | None = None  # the endpoint refused a feature of the request: the setting that mends it
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    def failure(self, stage: str) -> Failure:
-        """This failed result as the record a stage writes to its failures.jsonl (with the raw answer, if any)."""
-        return Failure(
-            item=self.request.item,
-            stage=stage,
-            error=self.error or "error",
-            message=self.message,
-            attempts=self.attempts,
-            raw=self.answer.content if self.answer is not None else None,
-        )
-
-
-class Slot:
-    """One unit of the runner's concurrency bound, held while a request is on the wire."""
-
-    def __init__(self, bound: asyncio.Semaphore, held: bool) -> None:
-        self._bound = bound
-        self._held = held
-
-    async def acquire(self) -> None:
-        if not self._held:
-            await self._bound.acquire()
-            self._held = True
-
-    def release(self) -> None:
-        if self._held:
-            self._held = False
-            self._bound.release()
 
 
 class Client:
@@ -158,7 +101,7 @@ class Client:
             return None
         key = self.key(req)
         last: Result | None = None
-        for level in range(_LEVELS):
+        for level in range(LEVELS):
             _, vkey = self._level(req, key, level, last)
             answer = self.journal.get(vkey)
             if answer is None:
@@ -173,7 +116,7 @@ class Client:
         """Get a parsed answer for ``req``: from the journal, else from the endpoint; never raises for the item.
 
         Journaled answers that did not parse are walked past (see `from_journal`); up to ``max_reasks`` + 1 requests
-        are then sent, each re-ask a variant of the last (`_reask_variant`).
+        are then sent, each re-ask a variant of the last (`reask.reask_variant`).
 
         ``slot`` is the caller's concurrency slot: it is given back as soon as the HTTP exchange ends, so the next
         request is on the wire while this answer is parsed and journaled (at high concurrency that overlap is the
@@ -187,7 +130,7 @@ class Client:
         while len(paid) <= self.settings.max_reasks:
             variant, vkey = self._level(req, key, level, last)
             level += 1
-            answer = self.journal.get(vkey) if self.journal is not None and level <= _LEVELS else None
+            answer = self.journal.get(vkey) if self.journal is not None and level <= LEVELS else None
             if answer is None:
                 if slot is not None:
                     await slot.acquire()
@@ -216,7 +159,7 @@ class Client:
         """The request asked at re-ask ``level`` (0: the request itself) and its journal key."""
         if level == 0:
             return req, key
-        variant = _reask_variant(req, level, last, self.settings)
+        variant = reask_variant(req, level, last, self.settings)
         return variant, self.key(variant)
 
     def shared(self, req: ChatRequest, key: str, first: Result) -> Result:
@@ -258,44 +201,16 @@ class Client:
             if slot is not None:
                 await slot.acquire()
 
-        # Most requests succeed at once, so the first attempt goes without tenacity's per-attempt machinery (~50 us of
-        # event-loop time a request, measured); a retryable failure waits as asked, then tenacity runs the retries.
-        try:
-            return await self._once(req, key), 1
-        except (APIError, BadResponse, Unusable) as exc:
-            if not _worth_retrying(exc) or self.settings.max_retries == 0:
-                raise _failed(exc, 1, self.settings.token_limit_field) from exc
-            await pause(self._delay(exc, 1))
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.settings.max_retries),
-            wait=self._wait,
-            retry=retry_if_exception(_worth_retrying),
-            reraise=True,
-            sleep=pause,
-        )
-        tries = 1
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    tries += 1
-                    self.retries += 1
-                    return await self._once(req, key), tries
-        except (APIError, BadResponse, Unusable) as exc:
-            raise _failed(exc, tries, self.settings.token_limit_field) from exc
-        raise RequestFailed("no_attempt", "no attempt was made", attempts=tries)  # pragma: no cover
+        return await send_with_retries(lambda: self._once(req, key), self.settings, pause, self._delay, self._retried)
 
-    def _wait(self, state: RetryCallState) -> float:
-        # tenacity counts from the first retry; the request's own count includes the first attempt
-        return self._delay(state.outcome.exception() if state.outcome else None, state.attempt_number + 1)
+    def _retried(self) -> None:
+        self.retries += 1
 
     def _delay(self, exc: BaseException | None, attempt: int) -> float:
-        """How long to wait after failed attempt number ``attempt``: the server's Retry-After, else a backoff."""
+        """`retry.wait_s`, the runner told first of a timeout (it may want fewer requests in flight)."""
         if isinstance(exc, APITimeoutError) and self.on_timeout is not None:
-            self.on_timeout()  # before the retry is queued (the runner may want fewer requests in flight), said now
-        asked = retry_after(exc) if exc else None
-        if asked is not None:
-            return min(asked, self.settings.backoff_max_s * 5)
-        return backoff(attempt, self.settings.backoff_base_s, self.settings.backoff_max_s)
+            self.on_timeout()
+        return wait_s(exc, attempt, self.settings)
 
     async def _once(self, req: ChatRequest, key: str) -> Answer:
         server = self._pick()
@@ -331,7 +246,7 @@ class Client:
             error = body.get("error")
             said = error.get("message") if isinstance(error, dict) else error
             raise BadResponse(f"the endpoint answered 200 without choices ({said or 'no error given'})")
-        return _answer(key, req.item, body)
+        return answer_of(key, req.item, body)
 
     def _unusable(self, exc: Exception, server: Server) -> Unusable | None:
         """What ``exc`` shows about the whole endpoint while nothing has been answered yet (`errors.unusable`): once
@@ -363,91 +278,3 @@ class Client:
     def encode(self, body: dict[str, Any]) -> bytes:
         """The body's bytes, as the openai SDK encodes them."""
         return self.writer.encode(body)
-
-
-def _worth_retrying(exc: BaseException) -> bool:
-    """Retryable by its status or kind, unless the server refused a feature of the request (whatever the status)."""
-    return is_retryable(exc) and refusal(exc) is None
-
-
-def _failed(exc: APIError | BadResponse | Unusable, attempts: int, token_field: str) -> RequestFailed:
-    """The final failure of a request; a refusal keeps the server's whole message and says what fixes it."""
-    fix = refusal(exc, token_field)
-    if fix is not None and isinstance(exc, APIStatusError):
-        return RequestFailed(f"http_{exc.status_code}", redact(whole_message(exc)), attempts=attempts, fix=fix)
-    kind, message = describe(exc)
-    return RequestFailed(kind, message, attempts=attempts)
-
-
-# A re-ask at temperature 0 is the same question asked the same way: a deterministic server gives the same answer back.
-REASK_TEMPERATURE = 0.7
-_LEVELS = 64  # journaled re-asks walked at most (each run adds at most max_reasks + 1 of them)
-
-
-def _reask_variant(req: ChatRequest, level: int, last: Result | None, settings: EndpointSettings) -> ChatRequest:
-    """The request asked again: another seed, some temperature if it had none, more room if it was cut off."""
-    params = dict(req.params)
-    params["seed"] = int(params.get("seed", 0) or 0) + 1000 * level
-    if settings.temperature is not None and not params.get("temperature", settings.temperature):
-        params["temperature"] = REASK_TEMPERATURE
-    if last is not None and last.answer is not None and last.answer.finish_reason == "length":
-        params["max_tokens"] = int(params.get("max_tokens", settings.max_tokens)) * 2
-    return ChatRequest(
-        item=req.item,
-        messages=req.messages,
-        schema=req.schema,
-        schema_name=req.schema_name,
-        prompt_version=req.prompt_version,
-        params=params,
-        parse=req.parse,
-        meta=req.meta,
-        cut_is_failure=req.cut_is_failure,
-    )
-
-
-def _answer(key: str, item: str, body: dict[str, Any]) -> Answer:
-    """The first choice of a 200 chat completion, read leniently: servers differ in what they leave out.
-
-    Raises:
-        BadResponse: the choice or its message is not an object (retried like a broken body).
-    """
-    choices = body.get("choices")
-    choice = (choices[0] if isinstance(choices, list) and choices else None) or {}
-    message = (choice.get("message") if isinstance(choice, dict) else None) or {}
-    if not isinstance(choice, dict) or not isinstance(message, dict):
-        raise BadResponse("the endpoint answered 200 with a chat completion whose first choice is not an object")
-    usage = _object(body.get("usage"))
-    details = _object(usage.get("prompt_tokens_details"))
-    return Answer(
-        key=key,
-        item=item,
-        content=_text(message.get("content")),
-        reasoning=_text(message.get("reasoning_content") or message.get("reasoning")) or None,
-        finish_reason=str(choice.get("finish_reason") or "stop"),
-        prompt_tokens=_count(usage.get("prompt_tokens")),
-        completion_tokens=_count(usage.get("completion_tokens")),
-        cached_tokens=_count(details.get("cached_tokens")),
-    )
-
-
-def _text(content: Any) -> str:
-    """Message text: a string, or a list of content parts (some servers answer with `[{"type": "text", ...}]`)."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = (p if isinstance(p, str) else p.get("text") if isinstance(p, dict) else None for p in content)
-        return "".join(p for p in parts if isinstance(p, str))
-    return str(content)
-
-
-def _object(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _count(value: Any) -> int:
-    try:
-        return max(0, int(value or 0))
-    except (TypeError, ValueError):
-        return 0

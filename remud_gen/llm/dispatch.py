@@ -9,7 +9,8 @@ from typing import Any
 
 from remud_gen.llm.client import Client, Result
 from remud_gen.llm.request import ChatRequest
-from remud_gen.llm.runner import Budget, RunStats, estimate, run_requests
+from remud_gen.llm.runner import run_requests
+from remud_gen.llm.stats import Budget, RunStats, estimate
 from remud_gen.records import Usage
 from remud_gen.report import StageReport
 

@@ -26,7 +26,7 @@ from remud_gen.llm.errors import (
 from remud_gen.llm.settings import EndpointSettings
 
 if TYPE_CHECKING:
-    from remud_gen.llm.sdk import ChatSDK
+    import openai
 
 _COOLDOWN_AFTER = 3  # consecutive server failures before a fleet member is rested
 _COOLDOWN_S = 30.0
@@ -47,7 +47,7 @@ class Server:
         self._session: aiohttp.ClientSession | None = None
         # read once: aiohttp's trust_env reads the environment (and ~/.netrc) for every request, doubling its CPU
         self.proxy = env_proxy(self.chat_url)
-        self._sdk: ChatSDK | None = None  # transport sdk: made now; the Batch API: on first use
+        self._sdk: openai.AsyncOpenAI | None = None  # transport sdk: made now; the Batch API: on first use
         if settings.transport == "sdk":
             # Importing the SDK (~0.6 s) and making its client (~50 ms loading CA certificates, blocking the loop)
             # belong to start-up, not to the first wave of requests, which would otherwise wait for them.
@@ -70,7 +70,7 @@ class Server:
         return self._session
 
     @property
-    def sdk(self) -> ChatSDK:
+    def sdk(self) -> openai.AsyncOpenAI:
         """The SDK client, for chat requests with transport sdk and for the Batch API (files and batches)."""
         if self._sdk is None:
             from remud_gen.llm.sdk import make_sdk
@@ -80,13 +80,15 @@ class Server:
         return self._sdk
 
     async def probe(self, url: str, timeout_s: float) -> tuple[int, Mapping[str, str], bytes]:
-        """GET ``url`` as chat requests go (`ChatSDK.probe` with transport sdk): status, headers and body.
+        """GET ``url`` as chat requests go (`sdk.probe` with transport sdk): status, headers and body.
 
         Raises:
             TimeoutError: no answer in ``timeout_s``; aiohttp.ClientError or OSError: no connection.
         """
         if self.settings.transport == "sdk":
-            return await self.sdk.probe(url, timeout_s)
+            from remud_gen.llm.sdk import probe
+
+            return await probe(self.sdk, url, timeout_s)
         async with self.session().get(url, timeout=aiohttp.ClientTimeout(total=timeout_s), proxy=self.proxy) as resp:
             return resp.status, resp.headers, await resp.read()
 
@@ -97,7 +99,9 @@ class Server:
             APIStatusError: any other status; APITimeoutError, APIConnectionError: no complete answer.
         """
         if self.settings.transport == "sdk":
-            return await self._post_sdk(content, key)
+            from remud_gen.llm.sdk import send_chat
+
+            return await send_chat(self.sdk, content, key)
         try:
             async with self.session().post(self.chat_url, data=content, proxy=self.proxy) as resp:
                 answer = await resp.read()
@@ -108,22 +112,6 @@ class Server:
             raise APITimeoutError() from exc
         except (aiohttp.ClientError, OSError) as exc:
             raise APIConnectionError() from exc
-
-    async def _post_sdk(self, content: bytes, key: str) -> tuple[bytes, Mapping[str, str]]:
-        """The same exchange through the SDK client (`sdk.py`), its failures translated to `errors.py`'s."""
-        import openai
-
-        try:
-            return await self.sdk.send_chat(content, key)
-        except openai.APIStatusError as exc:
-            raise APIStatusError.from_answer(exc.status_code, exc.response.headers, exc.response.content) from exc
-        except openai.APITimeoutError as exc:
-            refused = _not_a_timeout(exc)
-            if refused is not None:
-                raise APIConnectionError() from refused
-            raise APITimeoutError() from exc
-        except openai.APIConnectionError as exc:
-            raise APIConnectionError() from exc.__cause__ or exc
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -138,20 +126,6 @@ class Server:
         if self.failures >= _COOLDOWN_AFTER:
             self.rested_until = time.monotonic() + _COOLDOWN_S
             self.failures = 0
-
-
-def _not_a_timeout(exc: BaseException) -> BaseException | None:
-    """The aiohttp connection failure under an SDK timeout that is none (refused, reset), or None.
-
-    The SDK's aiohttp adapter maps every `aiohttp.ClientConnectionError`, a refused connection included, to httpx2's
-    ConnectTimeout, so a server that went away was reported as "the request timed out".
-    """
-    cause = exc.__cause__
-    while cause is not None:
-        if isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(cause, TimeoutError):
-            return cause
-        cause = cause.__cause__
-    return None
 
 
 def env_proxy(url: str) -> str | None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from remud_gen.llm.client import Client
-    from remud_gen.llm.runner import RunStats
+    from remud_gen.llm.stats import RunStats
 
 
 class Narrowing:
