@@ -14,7 +14,7 @@ from remud_gen.filter.report import write_report
 from remud_gen.filter.rules import RuleContext, default_rules, run_rules
 from remud_gen.filter.settings import FilterSettings
 from remud_gen.filter.shards import read_system_prompts, write_shards
-from remud_gen.io import ReadReport, read_json, read_records, write_json, write_records
+from remud_gen.io import ReadReport, read_records, write_records
 from remud_gen.llm.capabilities import ENDPOINTS_FILE
 from remud_gen.llm.client import Client, Result
 from remud_gen.llm.dispatch import price_without_sending, resolve_all
@@ -103,7 +103,7 @@ def run(
     write_records(out / "failures.jsonl", failures)
     system = read_system_prompts(settings.output, folder)
     shards = write_shards([v.sample for v in accepted], work.root, settings.output, system)
-    if _retire_test_split(work.root / "dataset", settings.output.name):
+    if shards.retired_test:
         report.notes.append("the dataset changed, so its old test split was removed: run `remud-gen split` again")
     config = {stage: work.manifest["stages"].get(stage, {}).get("config", {}) for stage in ("extract", "synthesize")}
     config["filter"] = {**settings.model_dump(mode="json"), "judge_model": judge_endpoint.model}
@@ -135,19 +135,6 @@ def run(
         endpoint_probe=caps.as_dict() if caps is not None else None,
     )
     return report
-
-
-def _retire_test_split(dataset: Path, name: str) -> bool:
-    """Remove a test split made from an earlier dataset: its items are back in the new training shards."""
-    test = dataset / "test.json"
-    info_path = dataset / "dataset_info.json"
-    info = read_json(info_path) if info_path.exists() else {}
-    if not test.exists() and f"{name}-test" not in info:
-        return False
-    test.unlink(missing_ok=True)
-    info.pop(f"{name}-test", None)
-    write_json(info_path, info)
-    return True
 
 
 def _judge_endpoint(endpoint: EndpointSettings, settings: FilterSettings) -> EndpointSettings:
