@@ -1,0 +1,113 @@
+"""WORK/dataset as its users get it: filter with every format, then split, on the generated atlas.
+
+Every output must tell the same story: no item of test.json in any training file, in any format; the OpenAI file
+passes OpenAI's published upload rules; the card and stats describe the split dataset.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openai_rules import check_file
+from typer.testing import CliRunner
+
+from remud_gen.cli import app
+from remud_gen.sample import write_sample
+
+runner = CliRunner()
+
+
+def read(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def split_work(stub: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The atlas through run, filter with every format (MCQs kept), then split."""
+    atlas, work = tmp_path_factory.mktemp("atlas"), tmp_path_factory.mktemp("work")
+    write_sample(atlas)
+    cfg = work / "c.yaml"
+    cfg.write_text("synthesize:\n  turns: 2\nfilter:\n  judge:\n    threshold: 1.0\n    blind_mismatch: flag\n")
+    endpoint = ["--base-url", stub.base_url, "--model", "stand-in"]
+    result = runner.invoke(app, ["run", str(atlas), "-o", str(work), "-c", str(cfg), *endpoint, "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    every = ["--format", "sharegpt", "--format", "openai", "--format", "hf"]
+    result = runner.invoke(app, ["filter", str(work), "-c", str(cfg), *endpoint, *every])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["split", str(work), "--test-size", "4"])
+    assert result.exit_code == 0, result.output
+    return work
+
+
+def training_outputs(dataset: Path) -> dict[str, list[dict[str, Any]]]:
+    """Every training output, by format, as rows with an "id" and the text of their human turns."""
+    datasets = pytest.importorskip("datasets", reason="the optional hf extra is not installed")
+    shards = [r for p in sorted(dataset.glob("remud-*-of-*.json")) for r in read(p)]
+    hf = datasets.load_from_disk(str(dataset / "remud-hf"))
+    return {
+        "sharegpt": shards,
+        "openai": jsonl(dataset / "remud.openai.jsonl"),
+        "hf": list(hf["train"]),
+    }
+
+
+def questions(row: dict[str, Any]) -> str:
+    if "conversations" in row:
+        return "\n".join(t["value"] for t in row["conversations"] if t["from"] == "human")
+    texts = []
+    for m in row["messages"]:
+        if m["role"] == "user":
+            content = m["content"]
+            texts += [content] if isinstance(content, str) else [p["text"] for p in content if p["type"] == "text"]
+    return "\n".join(texts)
+
+
+@pytest.mark.filterwarnings("ignore:Cannot locate reference", "ignore:Cannot pickle")
+def test_no_test_item_in_any_training_output(split_work: Path) -> None:
+    dataset = split_work / "dataset"
+    test = read(dataset / "test.json")
+    assert len(test) == 4
+    test_ids = {r["id"] for r in test}
+    test_questions = {questions(r).replace("<image>", "").strip() for r in test}
+    outputs = training_outputs(dataset)
+    for fmt, rows in outputs.items():
+        assert rows, fmt
+        assert not test_ids & {r["id"] for r in rows}, f"{fmt} holds test items"
+        for row in rows:
+            assert questions(row).replace("<image>", "").strip() not in test_questions, (fmt, row["id"])
+    # the formats hold the same training items, and the test items sit in their own test files
+    assert {r["id"] for r in outputs["openai"]} == {r["id"] for r in outputs["sharegpt"]}
+    assert {r["id"] for r in outputs["hf"]} == {r["id"] for r in outputs["sharegpt"]}
+    assert {r["id"] for r in jsonl(dataset / "remud-test.openai.jsonl")} == test_ids
+    datasets = pytest.importorskip("datasets")
+    assert set(datasets.load_from_disk(str(dataset / "remud-hf"))["test"]["id"]) == test_ids
+
+
+def test_the_openai_files_pass_the_upload_rules(split_work: Path) -> None:
+    dataset = split_work / "dataset"
+    for name in ("remud.openai.jsonl", "remud-test.openai.jsonl"):
+        assert check_file(dataset / name) == [], name
+    rows = jsonl(dataset / "remud.openai.jsonl")
+    assert any(isinstance(m["content"], list) for r in rows for m in r["messages"])  # images were checked
+    assert all({"id", "kind", "language", "region"} <= set(r) for r in rows)
+
+
+def test_the_checker_catches_what_openai_refuses(tmp_path: Path) -> None:
+    # the checker itself must fail on what the old writer produced: relative image paths
+    bad = tmp_path / "bad.jsonl"
+    rows = [
+        {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "images/a.png"}}]}]},
+        {"messages": [{"role": "human", "content": "x"}, {"role": "assistant", "content": "y"}]},
+    ]
+    bad.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    problems = check_file(bad)
+    assert any("neither http(s) nor a data URL" in p for p in problems)
+    assert any("no assistant message" in p for p in problems)
+    assert any("unknown role 'human'" in p for p in problems)
