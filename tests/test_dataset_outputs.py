@@ -7,11 +7,14 @@ passes OpenAI's published upload rules; the card and stats describe the split da
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 from openai_rules import check_file
+from test_filter_report import CHROMIUM, browse
 from typer.testing import CliRunner
 
 from remud_gen.cli import app
@@ -111,3 +114,39 @@ def test_the_checker_catches_what_openai_refuses(tmp_path: Path) -> None:
     assert any("neither http(s) nor a data URL" in p for p in problems)
     assert any("no assistant message" in p for p in problems)
     assert any("unknown role 'human'" in p for p in problems)
+
+
+def test_stats_card_and_report_describe_the_split_dataset(split_work: Path) -> None:
+    dataset = split_work / "dataset"
+    stats = read(dataset / "stats.json")
+    train = [r for p in sorted(dataset.glob("remud-*-of-*.json")) for r in read(p)]
+    assert (stats["records"], stats["test_records"], stats["test_file"]) == (len(train), 4, "test.json")
+    assert sum(stats["splits"]["test"]["kind"].values()) == 4
+    assert sum(stats["splits"]["train"]["kind"].values()) == len(train)
+    card = (dataset / "README.md").read_text(encoding="utf-8")
+    assert "`test.json`" in card and '"remud-test"' in card and "media_dir: path/to/dataset" in card
+    assert "<think>" in card and "<answer>X</answer>" in card and "| conversations |" in card
+    assert "extract:\n  extract:" not in card and "generation | stand-in" in card
+    info = read(dataset / "dataset_info.json")
+    assert info["remud-test"]["file_name"] == "test.json"
+    report = (dataset / "report.html").read_text(encoding="utf-8")
+    assert '"split": "test"' in report and "../" not in report
+    # a folder that can be shipped: no path of this machine in any text it holds
+    for path in dataset.rglob("*"):
+        if path.suffix in (".json", ".jsonl", ".md", ".html"):
+            assert str(split_work) not in path.read_text(encoding="utf-8"), path
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+def test_the_zipped_dataset_opens_elsewhere_with_every_image(split_work: Path, tmp_path: Path) -> None:
+    archive = shutil.make_archive(str(tmp_path / "dataset"), "zip", split_work / "dataset")
+    elsewhere = tmp_path / "unzipped"
+    shutil.unpack_archive(archive, elsewhere)
+    page = elsewhere / "report.html"
+    data = json.loads(re.search(r'id="remud-data"[^>]*>(.*?)</script>', page.read_text(encoding="utf-8"), re.S)[1])
+    with_image = [g["image"] for g in data["groups"] if g["image"]]
+    assert len(with_image) == len(data["groups"]) - sum(g["key"].startswith("c:") for g in data["groups"])
+    dom = browse(page, "", tmp_path)
+    images = dom.find("img")
+    assert len(images) == len(with_image) > 0
+    assert all(a.get("data-loaded") == "1" for a in images), [a["src"] for a in images if not a.get("data-loaded")]

@@ -100,7 +100,12 @@ def read_system_prompts(settings: OutputSettings, prompts_dir: Path) -> dict[str
 
 
 def write_shards(
-    samples: Iterable[Sample], work: Path, settings: OutputSettings, system_prompts: Mapping[str, str]
+    samples: Iterable[Sample],
+    work: Path,
+    settings: OutputSettings,
+    system_prompts: Mapping[str, str],
+    *,
+    extra_images: Iterable[str] = (),
 ) -> ShardOutput:
     """Write the accepted samples as ShareGPT shards in WORK/dataset, with their images and dataset_info.json.
 
@@ -112,6 +117,8 @@ def write_shards(
         work: the work directory the samples' image paths are relative to.
         settings: shard size, name and extra formats.
         system_prompts: system prompt text per language (a language without one gets no system turn).
+        extra_images: more WORK-relative images to copy under images/ (those report.html shows); missing ones
+            are ignored.
 
     Returns:
         The files written, the image map and the samples left out (their image is missing).
@@ -123,7 +130,7 @@ def write_shards(
     for tmp in dataset.glob(f".{settings.name}-*.tmp"):
         tmp.unlink()
     ordered = sorted(samples, key=lambda s: s.sample_id)
-    names, skipped = _plan_images(ordered, work)
+    names, skipped = _plan_images(ordered, work, extra_images)
     kept = [s for s in ordered if s.sample_id not in skipped]
     for source, name in names.items():
         _copy_image(work / source, dataset / IMAGES / name)
@@ -140,10 +147,10 @@ def write_shards(
     )
 
 
-def _plan_images(ordered: list[Sample], work: Path) -> tuple[dict[str, str], dict[str, str]]:
+def _plan_images(ordered: list[Sample], work: Path, extra: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
     """A file name under dataset/images for every usable image; samples whose image is unusable are skipped."""
     skipped: dict[str, str] = {}
-    sources: set[str] = set()
+    sources: set[str] = {i for i in extra if _inside(work, i)}
     for s in ordered:
         bad = next((i for i in s.images if not _inside(work, i)), None)
         if bad is not None:

@@ -6,11 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from remud_gen.filter.card import build_stats, write_card
+from remud_gen.filter.account import publish
 from remud_gen.filter.dedup import find_duplicates
 from remud_gen.filter.grounding import grounding_problem
 from remud_gen.filter.judge import Source, judge_requests, load_prompts, verdict
-from remud_gen.filter.report import write_report
+from remud_gen.filter.report import shown_images
 from remud_gen.filter.rules import RuleContext, default_rules, run_rules
 from remud_gen.filter.settings import FilterSettings
 from remud_gen.filter.shards import read_system_prompts, write_shards
@@ -102,14 +102,13 @@ def run(
     write_records(out / "rejected.jsonl", [v for v in verdicts if not v.accepted])
     write_records(out / "failures.jsonl", failures)
     system = read_system_prompts(settings.output, folder)
-    shards = write_shards([v.sample for v in accepted], work.root, settings.output, system)
+    shown = shown_images(verdicts, figures, settings.output.report_max_items)
+    shards = write_shards([v.sample for v in accepted], work.root, settings.output, system, extra_images=shown)
     if shards.retired_test:
         report.notes.append("the dataset changed, so its old test split was removed: run `remud-gen split` again")
     config = {stage: work.manifest["stages"].get(stage, {}).get("config", {}) for stage in ("extract", "synthesize")}
     config["filter"] = {**settings.model_dump(mode="json"), "judge_model": judge_endpoint.model}
-    stats_record = build_stats(verdicts, shards, name=settings.output.name, judge_usage=stats.usage, config=config)
-    write_card(work.root, stats_record)
-    write_report(verdicts, work.root, figures=figures, images=shards.images, max_items=settings.output.report_max_items)
+    publish(work.root, verdicts, shards, settings.output, figures=figures, judge_usage=stats.usage, config=config)
     report.items_out = shards.records
     report.count_failures(f.error for f in failures)
     report.seconds, report.usage, report.stopped = stats.elapsed, stats.usage, stats.stopped
