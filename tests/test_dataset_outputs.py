@@ -18,6 +18,10 @@ from test_filter_report import CHROMIUM, browse
 from typer.testing import CliRunner
 
 from remud_gen.cli import app
+from remud_gen.eval.items import load
+from remud_gen.eval.prompting import load_prompts, system_text
+from remud_gen.eval.settings import EvalSettings
+from remud_gen.prompts import PACKAGE_PROMPTS
 from remud_gen.sample import write_sample
 
 runner = CliRunner()
@@ -150,3 +154,20 @@ def test_the_zipped_dataset_opens_elsewhere_with_every_image(split_work: Path, t
     images = dom.find("img")
     assert len(images) == len(with_image) > 0
     assert all(a.get("data-loaded") == "1" for a in images), [a["src"] for a in images if not a.get("data-loaded")]
+
+
+def test_eval_asks_under_the_prompt_the_records_were_trained_with(split_work: Path) -> None:
+    dataset = split_work / "dataset"
+    settings = EvalSettings()
+    prompts = load_prompts(settings)
+    items = load(dataset / "test.json", settings.letters).items
+    assert len(items) == 4
+    mcq = {"zh": (PACKAGE_PROMPTS / "system_mcq_zh.txt"), "en": (PACKAGE_PROMPTS / "system_mcq_en.txt")}
+    for item in items:
+        assert system_text(item, settings, prompts) == mcq[item.language].read_text(encoding="utf-8").strip()
+    # the training multiple-choice records carry the same words
+    train = [r for p in sorted(dataset.glob("remud-*-of-*.json")) for r in read(p)]
+    for record in train:
+        if record["kind"] in ("qa-reasoning", "vqa-reasoning"):
+            text = mcq[record["language"]].read_text(encoding="utf-8").strip()
+            assert record["conversations"][0] == {"from": "system", "value": text}

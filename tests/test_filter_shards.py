@@ -19,6 +19,7 @@ from remud_gen.filter import dataset_files as dataset_files_module
 from remud_gen.filter.formats import to_openai
 from remud_gen.filter.shards import OutputSettings, ShardOutput, read_system_prompts, write_shards
 from remud_gen.filter.sharegpt import to_sharegpt
+from remud_gen.prompts import PACKAGE_PROMPTS
 from remud_gen.records import Generator, Sample, SourceRef, Turn
 
 SYSTEM = {"zh": "你是一名专业的超声医学助手。", "en": "You are a helpful ultrasound medicine assistant."}
@@ -352,14 +353,35 @@ def test_hf_format(tmp_path: Path) -> None:
     assert rows["qa-1-zh"]["conversations"][0] == {"from": "system", "value": SYSTEM["zh"]}
 
 
-def test_system_prompts_are_read_from_files(tmp_path: Path) -> None:
-    (tmp_path / "system_zh.txt").write_text("中文提示\n", encoding="utf-8")
-    (tmp_path / "system_en.txt").write_text("English prompt\n", encoding="utf-8")
-    assert read_system_prompts(OutputSettings(), tmp_path) == {"zh": "中文提示", "en": "English prompt"}
-    assert read_system_prompts(OutputSettings(system_prompts={"zh": "", "en": ""}), tmp_path) == {}
-    (tmp_path / "system_en.txt").unlink()
-    with pytest.raises(UserError, match=r"filter.output.system_prompts.en: cannot read .*system_en.txt"):
-        read_system_prompts(OutputSettings(), tmp_path)
+def test_each_kind_gets_its_own_system_prompt(tmp_path: Path) -> None:
+    # the project's table: multiple-choice kinds carry the instruction eval asks with, open kinds the plain prompt
+    system = read_system_prompts(OutputSettings(), PACKAGE_PROMPTS)
+    out = write_shards(corpus(tmp_path), tmp_path, OutputSettings(), system)
+    firsts = {r["id"]: r["conversations"][0]["value"] for r, _ in load(out)}
+    mcq_zh = (PACKAGE_PROMPTS / "system_mcq_zh.txt").read_text(encoding="utf-8").strip()
+    assert firsts["qa-reasoning-1-zh"] == firsts["vqa-reasoning-1-zh"] == mcq_zh
+    assert "<answer>" in mcq_zh
+    assert firsts["qa-1-zh"] == (PACKAGE_PROMPTS / "system_zh.txt").read_text(encoding="utf-8").strip()
+    assert firsts["qa-2-en"] == (PACKAGE_PROMPTS / "system_en.txt").read_text(encoding="utf-8").strip()
+
+
+def test_the_system_prompt_table_is_read_from_the_prompt_folder(tmp_path: Path) -> None:
+    (tmp_path / "system_prompts.yaml").write_text("default: plain\nqa-reasoning: mcq\n", encoding="utf-8")
+    for name, text in (
+        ("plain_zh", "中文提示"),
+        ("plain_en", "English prompt"),
+        ("mcq_zh", "选择"),
+        ("mcq_en", "Choose"),
+    ):
+        (tmp_path / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
+    prompts = read_system_prompts(OutputSettings(), tmp_path)
+    assert (prompts.text("qa", "zh"), prompts.text("qa-reasoning", "en")) == ("中文提示", "Choose")
+    assert read_system_prompts(OutputSettings(system_prompts=""), tmp_path).text("qa", "en") is None
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "system_prompts.yaml").write_text("qa: gone\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r"cannot read prompt file .*gone_zh.txt"):
+        read_system_prompts(OutputSettings(), broken)
 
 
 def test_shard_names_match_the_pattern(written: tuple[Path, list[Sample], ShardOutput]) -> None:

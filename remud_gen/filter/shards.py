@@ -22,16 +22,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from remud_gen.errors import ConfigError
 from remud_gen.filter import formats
 from remud_gen.filter.dataset_files import IMAGES, write_record_files
 from remud_gen.filter.sharegpt import to_sharegpt
+from remud_gen.filter.system_prompts import TABLE, SystemPrompts
+from remud_gen.filter.system_prompts import read_system_prompts as read_prompt_table
 from remud_gen.io import atomic_open
-from remud_gen.records import Language, Sample
-
-
-def _default_system_prompts() -> dict[Language, str]:
-    return {"zh": "system_zh.txt", "en": "system_en.txt"}
+from remud_gen.records import Sample
 
 
 class OutputSettings(BaseModel):
@@ -53,9 +50,10 @@ class OutputSettings(BaseModel):
         pattern=r"^https?://",
         description="openai format: image URLs are this prefix + images/<name> (None: images inline as data URLs)",
     )
-    system_prompts: dict[Language, str] = Field(
-        default_factory=_default_system_prompts,
-        description="system prompt file per language, in the prompt folder (empty name: no system prompt)",
+    system_prompts: str = Field(
+        default=TABLE,
+        description="file in the prompt folder naming the system prompt of each item kind, shared with eval "
+        "(empty: no system turn)",
     )
     metadata: bool = Field(default=True, description='also write "id", "kind", "language", "region" in each record')
     report_max_items: int | None = Field(
@@ -84,26 +82,16 @@ class ShardOutput:
         return [p.stem for p in self.shards]
 
 
-def read_system_prompts(settings: OutputSettings, prompts_dir: Path) -> dict[str, str]:
-    """Read the system prompt file of each language from ``prompts_dir``."""
-    prompts: dict[str, str] = {}
-    for lang, name in settings.system_prompts.items():
-        if not name:
-            continue
-        try:
-            prompts[lang] = (prompts_dir / name).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(
-                f"filter.output.system_prompts.{lang}: cannot read {prompts_dir / name} ({exc.strerror})"
-            ) from exc
-    return prompts
+def read_system_prompts(settings: OutputSettings, prompts_dir: Path) -> SystemPrompts:
+    """The system prompt of each item kind and language, from the table ``settings.system_prompts`` names."""
+    return read_prompt_table(prompts_dir, settings.system_prompts)
 
 
 def write_shards(
     samples: Iterable[Sample],
     work: Path,
     settings: OutputSettings,
-    system_prompts: Mapping[str, str],
+    system_prompts: SystemPrompts | Mapping[str, str],
     *,
     extra_images: Iterable[str] = (),
 ) -> ShardOutput:
@@ -116,7 +104,8 @@ def write_shards(
         samples: accepted samples, any order (written by sample_id).
         work: the work directory the samples' image paths are relative to.
         settings: shard size, name and extra formats.
-        system_prompts: system prompt text per language (a language without one gets no system turn).
+        system_prompts: system prompt text per kind and language, or per language for every kind (a language
+            without one gets no system turn).
         extra_images: more WORK-relative images to copy under images/ (those report.html shows); missing ones
             are ignored.
 
@@ -129,6 +118,7 @@ def write_shards(
     (dataset / IMAGES).mkdir(parents=True, exist_ok=True)
     for tmp in dataset.glob(f".{settings.name}-*.tmp"):
         tmp.unlink()
+    system = system_prompts if isinstance(system_prompts, SystemPrompts) else SystemPrompts.same(system_prompts)
     ordered = sorted(samples, key=lambda s: s.sample_id)
     names, skipped = _plan_images(ordered, work, extra_images)
     kept = [s for s in ordered if s.sample_id not in skipped]
@@ -136,7 +126,7 @@ def write_shards(
         _copy_image(work / source, dataset / IMAGES / name)
     records = [
         to_sharegpt(
-            s, [f"{IMAGES}/{names[i]}" for i in s.images], system_prompts.get(s.language), metadata=settings.metadata
+            s, [f"{IMAGES}/{names[i]}" for i in s.images], system.text(s.kind, s.language), metadata=settings.metadata
         )
         for s in kept
     ]
