@@ -171,3 +171,13 @@ def test_eval_asks_under_the_prompt_the_records_were_trained_with(split_work: Pa
         if record["kind"] in ("qa-reasoning", "vqa-reasoning"):
             text = mcq[record["language"]].read_text(encoding="utf-8").strip()
             assert record["conversations"][0] == {"from": "system", "value": text}
+
+
+def test_dialogues_have_the_configured_number_of_turns(split_work: Path) -> None:
+    dataset = split_work / "dataset"
+    records = [r for p in [*sorted(dataset.glob("remud-*-of-*.json")), dataset / "test.json"] for r in read(p)]
+    dialogues = [r for r in records if r["kind"] in ("qa", "vqa")]
+    assert dialogues
+    for r in dialogues:
+        turns = [t for t in r["conversations"] if t["from"] != "system"]
+        assert [t["from"] for t in turns] == ["human", "gpt"] * 2, r["id"]  # synthesize.turns: 2 in the config

@@ -285,7 +285,7 @@ def _requests(jobs: list[Job], root: Path, settings: SynthesizeSettings) -> Iter
                 schema=job.task.schema,
                 schema_name=job.task.kind.replace("-", "_"),
                 prompt_version=job.task.version,
-                parse=answer_parser(job.task),
+                parse=answer_parser(job.task, settings.turns),
                 meta={"job": job},
             )
 
