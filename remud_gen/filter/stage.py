@@ -25,7 +25,7 @@ from remud_gen.llm.settings import EndpointSettings
 from remud_gen.prompts import prompts_dir, read_text, read_yaml
 from remud_gen.records import Chunk, Failure, Figure, Sample, Usage, Verdict
 from remud_gen.report import StageReport
-from remud_gen.synthesize.units import source_text
+from remud_gen.synthesize.units import group_of, panel_group, source_text
 from remud_gen.workdir import WorkDir, file_digest, fingerprint
 
 STAGE = "filter"
@@ -158,6 +158,8 @@ def _sources(root: Path, samples: list[Sample], folder: Path, figures: dict[str,
         ref = s.source
         if ref.figure_key and ref.figure_key in figures:
             fig = figures[ref.figure_key]
+            if ref.panel and "+" in ref.panel:  # a vqa-compare item: every panel it was asked about
+                fig = panel_group(group_of(fig, ref.panel, figures.values()) or [fig])
             text = source_text(fig, labels[s.language], 1 << 20)
             sources[s.sample_id] = Source(text=text, image=root / fig.image)
         elif ref.chunk_id and ref.chunk_id in chunks:

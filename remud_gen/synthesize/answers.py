@@ -137,7 +137,7 @@ def to_sample(
         thinking=thinking_trace(value, answer, thinking_order) if task.reasoning else None,
         answer=final,
         options=options,
-        images=list(unit.images[:1]) if unit.kind == "figure" else [],
+        images=list(unit.images[:1]) if unit.kind == "figure" else list(unit.images) if unit.kind == "panels" else [],
         region=region if region in REGIONS else "other",
         evidence=[str(e) for e in value.get("evidence", []) if str(e).strip()],
         outside_knowledge=[str(e) for e in value.get("outside_knowledge", []) or [] if str(e).strip()],

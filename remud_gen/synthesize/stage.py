@@ -272,6 +272,7 @@ def _requests(jobs: list[Job], root: Path, settings: SynthesizeSettings) -> Iter
             system, user = job.task.prompt(job.language).render(
                 source=source_text(record(job.unit), phrases["labels"], settings.max_source_chars),
                 n_turns=str(settings.turns),
+                n_images=str(len(job.unit.images)),
                 outside_rule=outside,
                 language_name=phrases["language_name"][job.language],
                 variant_rule=_variant_rule(phrases, job, settings),
