@@ -7,6 +7,7 @@ passes OpenAI's published upload rules; the card and stats describe the split da
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -181,3 +182,44 @@ def test_dialogues_have_the_configured_number_of_turns(split_work: Path) -> None
     for r in dialogues:
         turns = [t for t in r["conversations"] if t["from"] != "system"]
         assert [t["from"] for t in turns] == ["human", "gpt"] * 2, r["id"]  # synthesize.turns: 2 in the config
+
+
+def card_entries(card: str, folder: Path) -> dict[str, Any]:
+    """The dataset_info.json entries the card says to paste, with its placeholder replaced by ``folder``."""
+    block = re.search(r"```json\n(.*?)\n```", card, re.S)
+    assert block, "the card has no dataset_info.json lines"
+    entries: dict[str, Any] = json.loads(block[1].replace("path/to/dataset", str(folder)))
+    return entries
+
+
+def test_the_cards_lines_load_from_another_folder_by_llamafactorys_rules(split_work: Path, tmp_path: Path) -> None:
+    # the rules LLaMA-Factory applies (`make conformance` runs LLaMA-Factory itself): file_name joined to
+    # dataset_dir, images joined to media_dir, sharegpt roles in order, one <image> per image
+    shipped = tmp_path / "shipped"
+    shutil.copytree(split_work / "dataset", shipped)
+    other = tmp_path / "my-data"
+    other.mkdir()
+    card = (shipped / "README.md").read_text(encoding="utf-8")
+    entries = card_entries(card, shipped)
+    (other / "dataset_info.json").write_text(json.dumps(entries), encoding="utf-8")
+    media_dir = re.search(r"media_dir: (\S+)", card.replace("path/to/dataset", str(shipped)))
+    assert media_dir and Path(media_dir[1]) == shipped
+    names = re.search(r"dataset: (\S+)", card)
+    assert names and set(names[1].split(",")) | {"remud-test"} == set(entries)
+    rows = 0
+    for entry in read(other / "dataset_info.json").values():
+        assert entry["formatting"] == "sharegpt" and entry["columns"] == {
+            "messages": "conversations",
+            "images": "images",
+        }
+        for record in read(Path(os.path.join(other, entry["file_name"]))):
+            roles = [t["from"] for t in record["conversations"]]
+            if roles[0] == "system":
+                roles = roles[1:]
+            assert roles == ["human", "gpt"] * (len(roles) // 2) and roles, record["id"]
+            tokens = sum(t["value"].count("<image>") for t in record["conversations"])
+            assert tokens == len(record["images"]), record["id"]
+            assert all(Path(os.path.join(media_dir[1], i)).is_file() for i in record["images"]), record["id"]
+            rows += 1
+    stats = read(shipped / "stats.json")
+    assert rows == stats["records"] + stats["test_records"]
