@@ -18,8 +18,8 @@ from remud_gen.filter.dataset_files import IMAGES, TEST_FILE, openai_paths
 from remud_gen.filter.report import mark_split, report_data, write_report
 from remud_gen.filter.shards import OutputSettings, ShardOutput
 from remud_gen.filter.stats import DatasetStats, History, build_history, by_split, system_prompts
-from remud_gen.io import atomic_open, read_json, write_json
-from remud_gen.records import Figure, Usage, Verdict
+from remud_gen.io import atomic_open, read_json, read_records, write_json
+from remud_gen.records import Document, Figure, Usage, Verdict
 
 ACCOUNT_FILE = "dataset.json"
 
@@ -35,8 +35,15 @@ def publish(
     config: Mapping[str, Any] | None = None,
 ) -> DatasetStats:
     """Save filter's account in WORK/filter/dataset.json, then describe the freshly written (unsplit) dataset."""
+    documents = work / "extract" / "documents.jsonl"
+    licences = {d.doc: d.licence for d in read_records(documents, Document)} if documents.exists() else {}
     history = build_history(
-        verdicts, name=output.name, judge_usage=judge_usage, config=config, models=_models(config or {})
+        verdicts,
+        name=output.name,
+        judge_usage=judge_usage,
+        config=config,
+        models=_models(config or {}),
+        licences=licences,
     )
     review = report_data(verdicts, figures=figures, images=shards.images, max_items=output.report_max_items)
     write_json(work / "filter" / ACCOUNT_FILE, {"history": history.model_dump(mode="json"), "review": review})

@@ -136,6 +136,12 @@ def render_card(stats: DatasetStats) -> str:
     for kind, by_lang in stats.system_prompts.items():
         parts += [f"- {_text(kind)} ({_text(lang)}): `{_text(p)}`" for lang, p in by_lang.items()]
     parts += _llamafactory(stats)
+    sources = [
+        (doc, stats.accepted_by.get("doc", {}).get(doc, 0), licence or "none found: check the source's terms")
+        for doc, licence in stats.licences.items()
+    ]
+    parts += ["## Source documents and their licences", "As extract found the statements in the documents' text.",
+              _table(["document", "items kept", "licence statement"], sources)]  # fmt: skip
     for key in ("kind", "language", "region"):
         parts += [f"## Records by {key}", _split_table(stats, key)]
     parts += ["## How it was made", _table(["role", "model"], list(stats.models.items()))]

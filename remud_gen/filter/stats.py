@@ -51,6 +51,9 @@ class History(BaseModel):
     )
     usage: dict[str, Usage] = Field(default_factory=dict, description="tokens and cost of generation, judging, both")
     models: dict[str, str] = Field(default_factory=dict, description="model per role: generation, judge")
+    licences: dict[str, str | None] = Field(
+        default_factory=dict, description="source document -> the licence statement extract found in it (None: none)"
+    )
     config: dict[str, Any] = Field(default_factory=dict, description="the resolved config per stage, secrets redacted")
 
 
@@ -107,6 +110,7 @@ def build_history(
     judge_usage: Usage | None = None,
     config: Mapping[str, Any] | None = None,
     models: Mapping[str, str] | None = None,
+    licences: Mapping[str, str | None] | None = None,
 ) -> History:
     """Summarise a filter run.
 
@@ -116,6 +120,7 @@ def build_history(
         judge_usage: tokens and cost of the judge calls (generation usage is read from the samples).
         config: the resolved configuration per stage that produced the dataset.
         models: the model of each role (generation, judge).
+        licences: each source document's licence statement as extract recorded it.
     """
     accepted = [v for v in verdicts if v.accepted]
     generation = sum((v.sample.usage for v in verdicts), Usage())
@@ -139,6 +144,7 @@ def build_history(
         weighted_score=dict(sorted(weighted.items())),
         usage={"generation": generation, "judge": judge, "total": generation + judge},
         models=dict(models or {}),
+        licences={doc: (licences or {}).get(doc) for doc in sorted({v.sample.source.doc for v in verdicts})},
         config=redact(dict(config or {})),
     )
 
