@@ -131,7 +131,7 @@ def test_stats_card_and_report_describe_the_split_dataset(split_work: Path) -> N
     card = (dataset / "README.md").read_text(encoding="utf-8")
     assert "`test.json`" in card and '"remud-test"' in card and "media_dir: path/to/dataset" in card
     assert "<think>" in card and "<answer>X</answer>" in card and "| conversations |" in card
-    assert "extract:\n  extract:" not in card and "generation | stand-in" in card
+    assert "extract:\n  extract:" not in card and "generation model | stand-in" in card
     # the licence statement extract found in the atlas's footer, per source document
     assert stats["licences"] == {"atlas_en.pdf": "Open access under CC BY 4.0", "atlas_zh.pdf": None}
     assert "| atlas_en.pdf |" in card and "Open access under CC BY 4.0 |" in card

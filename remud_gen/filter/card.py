@@ -33,8 +33,8 @@ _CONVENTIONS = [
     "`<image>` stands where an image is shown, once per entry of `images` and in the same order "
     "(LLaMA-Factory checks the counts match); items over several panels of one figure (vqa-compare) have one "
     "token per panel.",
-    "Reasoning kinds (`*-reasoning*`) answer `<think>\n...reasoning...\n</think>\n\n` followed by the answer, the "
-    "layout LLaMA-Factory's reasoning templates split on.",
+    "Reasoning kinds (`*-reasoning*`, `vqa-compare`) answer `<think>`, a newline, the reasoning, a newline, "
+    "`</think>`, a blank line, then the answer: the layout LLaMA-Factory's reasoning templates split on.",
     "Multiple-choice items list their options as `A. ...` lines in the question and answer `<answer>X</answer>` "
     "with one letter, the form ReMUD's evaluation and `remud-gen eval` read.",
     "Every item was generated from one passage or one figure of the source documents; `evidence` quotes were "
@@ -105,6 +105,21 @@ def _config(config: dict[str, Any]) -> str:
     return yaml.safe_dump(flat, allow_unicode=True, sort_keys=False) if flat else "{}\n"
 
 
+def _made_with(stats: DatasetStats) -> list[tuple[str, Any]]:
+    """Models, versions and the thresholds that decided what was kept (the full config follows below)."""
+    filt = stats.config.get("filter", {})
+    settings = filt.get("filter", {}) if isinstance(filt, dict) else {}
+    judge = settings.get("judge", {}) if isinstance(settings, dict) else {}
+    rows: list[tuple[str, Any]] = [("remud-gen", stats.remud_gen_version)]
+    rows += [(f"{role} model", model) for role, model in stats.models.items()]
+    if isinstance(judge, dict) and judge:
+        rows.append(("judge", f"threshold {judge.get('threshold')}" if judge.get("enabled", True) else "off"))
+    grounding = settings.get("grounding", {}) if isinstance(settings, dict) else {}
+    if isinstance(grounding, dict) and grounding.get("enabled"):
+        rows.append(("evidence grounding", f"quotes found >= {grounding.get('min_quotes_found')}"))
+    return rows
+
+
 def render_card(stats: DatasetStats) -> str:
     """The dataset card text: Hugging Face front matter, then what a user needs, then how it was made."""
     front = {
@@ -133,21 +148,21 @@ def render_card(stats: DatasetStats) -> str:
         "## System prompts",
         "The system turn of each record, by kind; `remud-gen eval` asks test items under the same prompt.",
     ]
-    for kind, by_lang in stats.system_prompts.items():
-        parts += [f"- {_text(kind)} ({_text(lang)}): `{_text(p)}`" for lang, p in by_lang.items()]
+    rows = [(kind, lang, text) for kind, by_lang in stats.system_prompts.items() for lang, text in by_lang.items()]
+    parts += [_table(["kind", "language", "system prompt"], rows)]
     parts += _llamafactory(stats)
     sources = [
         (doc, stats.accepted_by.get("doc", {}).get(doc, 0), licence or "none found: check the source's terms")
         for doc, licence in stats.licences.items()
     ]
     parts += ["## Source documents and their licences", "As extract found the statements in the documents' text.",
-              _table(["document", "items kept", "licence statement"], sources)]  # fmt: skip
+              _table(["document", "accepted by filter", "licence statement"], sources)]  # fmt: skip
     for key in ("kind", "language", "region"):
         parts += [f"## Records by {key}", _split_table(stats, key)]
-    parts += ["## How it was made", _table(["role", "model"], list(stats.models.items()))]
+    parts += ["## How it was made", _table(["what", "value"], _made_with(stats))]
     for title, key in (("kind", "kind"), ("source document", "doc")):
-        rows = [(k, stats.accepted_by.get(key, {}).get(k, 0), n) for k, n in stats.samples_by.get(key, {}).items()]
-        parts += [f"### Filter results by {title}", _table([title, "accepted", "generated"], rows)]
+        counts = [(k, stats.accepted_by.get(key, {}).get(k, 0), n) for k, n in stats.samples_by.get(key, {}).items()]
+        parts += [f"### Filter results by {title}", _table([title, "accepted", "generated"], counts)]
     parts += ["### Rejections", _table(["reason", "items"], list(stats.rejection_reasons.items()))]
     score_rows = [(d, *(h.get(str(k), 0) for k in range(1, 6))) for d, h in stats.scores.items() if sum(h.values())]
     parts += ["### Judge scores", _table(["dimension", "1", "2", "3", "4", "5"], score_rows)]
