@@ -4,7 +4,7 @@ Run with the Python of the LLaMA-Factory venv `make conformance` builds (.confor
 remud_gen). The dataset folder is copied elsewhere, as a user unzips it; a second folder gets a `dataset_info.json`
 made of the card's JSON lines (the card's `path/to/dataset` replaced by the copy) and training arguments with the
 card's `media_dir`. Then LLaMA-Factory's own `get_dataset` loads every shard and test.json for SFT with a
-multimodal template, and each row's images go through the template's own image plugin. No model weights: the
+multimodal template (llava), whose image plugin decodes each row's images while it builds the row. No model weights: the
 tokenizer and image processor are built here, from nothing, so nothing comes from a hub.
 
 Checks: every record is a row (none dropped as invalid), every image resolves under `media_dir` and decodes.
@@ -33,7 +33,8 @@ def main() -> int:
     ap.add_argument("--scratch", type=Path, required=True, help="folder to work in (wiped)")
     args = ap.parse_args()
     shutil.rmtree(args.scratch, ignore_errors=True)
-    shipped, registry, model = args.scratch / "shipped", args.scratch / "my-data", args.scratch / "tiny-model"
+    scratch = args.scratch.resolve()  # the card's lines name this folder by an absolute path
+    shipped, registry, model = scratch / "shipped", scratch / "my-data", scratch / "tiny-model"
     shutil.copytree(args.dataset, shipped)
     registry.mkdir(parents=True)
     card = (shipped / "README.md").read_text(encoding="utf-8").replace(PLACEHOLDER, str(shipped))
@@ -48,7 +49,7 @@ def main() -> int:
     expected = stats["records"] + stats["test_records"]
     build_tiny_model(model)
     warnings = _capture_warnings()
-    rows, images = load_with_llamafactory(model, registry, Path(media[1]), list(entries), args.scratch / "out")
+    rows, images = load_with_llamafactory(model, registry, Path(media[1]), list(entries), scratch / "out")
     missing = [w for w in warnings if "does not exist" in w]
     checks = [
         (f"rows: {rows} of {expected} records", rows == expected),
@@ -110,27 +111,13 @@ def load_with_llamafactory(
     )
     tokenizer_module = load_tokenizer(model_args)
     template = get_template_and_fix_tokenizer(tokenizer_module["tokenizer"], data_args)
+    # the llava plugin runs the image processor on every image while it expands the <image> tokens, so a row
+    # exists only once its images were found and decoded
     module = get_dataset(template, model_args, data_args, training_args, stage="sft", **tokenizer_module)
     train = module["train_dataset"]
-    processor = tokenizer_module["processor"]
-    images = 0
-    for row in train:
-        paths = row.get("images") or []
-        if paths:
-            template.mm_plugin._validate_input(processor, paths, [], [])
-            pixel = processor.image_processor(images=_open(paths), return_tensors="np")["pixel_values"]
-            images += len(pixel)
-    return len(train), images
-
-
-def _open(paths: list[Any]) -> list[Any]:
-    from PIL import Image
-
-    opened = []
-    for p in paths:
-        with Image.open(p if isinstance(p, str) else p["path"]) as img:
-            opened.append(img.convert("RGB"))
-    return opened
+    paths = [p for row in train for p in (row.get("images") or [])]
+    inside = [p for p in paths if isinstance(p, str) and Path(p).is_file() and Path(p).is_relative_to(media_dir)]
+    return len(train), len(inside) if len(inside) == len(paths) else -len(paths)
 
 
 def _capture_warnings() -> list[str]:
