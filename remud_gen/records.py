@@ -57,6 +57,9 @@ class Document(Record):
     title: str | None = None
     figures: int = 0
     chunks: int = 0
+    licence: str | None = Field(
+        default=None, description="the licence or copyright statement the text carries, as extract found it"
+    )
 
 
 class Chunk(Record):

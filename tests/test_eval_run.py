@@ -23,7 +23,7 @@ from remud_gen.errors import ConfigError, InputError
 from remud_gen.eval import run as eval_stage
 from remud_gen.eval.items import load
 from remud_gen.eval.settings import BudgetForcingSettings, EvalSettings
-from remud_gen.filter.formats import write_openai
+from remud_gen.filter.formats import ImageUrls, to_openai
 from remud_gen.llm.access import ModelAccess
 from remud_gen.llm.settings import EndpointSettings
 from remud_gen.stub import BackgroundStub
@@ -231,11 +231,19 @@ def test_jsonl_and_openai_chat_files_are_read_like_json(exam: BackgroundStub, tm
     data = write_data(tmp_path, records, "test.jsonl")
     result = eval_stage.run(data, EvalSettings(seed=SEED, k=2), ModelAccess(endpoint(exam), "x"))
     assert result.report["scores"]["overall"]["pass@1"] == float(expected_score(records, 2))
-    chats_file = write_openai(records, tmp_path / "test.openai.jsonl")  # what filter --format openai writes
+    # an OpenAI chat file whose images are paths relative to it (filter writes data URLs, which eval cannot read)
+    chats_file = tmp_path / "test.openai.jsonl"
+    chats_file.write_text("".join(json.dumps(to_openai(r)) + "\n" for r in records), encoding="utf-8")
     items = load(chats_file, "ABCDE").items
     assert len(items) == 4 and items[1].turns[-1].images == (tmp_path / "images" / "scan.png",)
     result = eval_stage.run(chats_file, EvalSettings(seed=SEED, k=2), ModelAccess(endpoint(exam), "x"))
     assert result.report["scores"]["overall"]["pass@1"] == float(expected_score(records, 2))
+    # the uploadable file filter writes inlines its images: said in one short line per item, not a megabyte
+    inline = tmp_path / "inline.openai.jsonl"
+    urls = ImageUrls(tmp_path)
+    inline.write_text("".join(json.dumps(to_openai(r, urls)) + "\n" for r in records), encoding="utf-8")
+    problems = load(inline, "ABCDE").problems
+    assert problems and all("eval reads test.json" in p["reason"] and len(p["reason"]) < 120 for p in problems)
 
 
 @pytest.mark.parametrize(

@@ -14,9 +14,10 @@ import pytest
 import yaml
 from PIL import Image
 
-from remud_gen.filter.card import build_stats, redact, write_card
-from remud_gen.filter.review import report_data, write_report
+from remud_gen.filter.account import publish
+from remud_gen.filter.review import report_data, shown_images, write_report
 from remud_gen.filter.shards import OutputSettings, write_shards
+from remud_gen.filter.stats import redact
 from remud_gen.records import Figure, Generator, JudgeScores, Sample, SourceRef, Turn, Usage, Verdict
 
 XSS = '<b id="pwned">x</b></script><script>document.title="pwned"</script>'
@@ -80,12 +81,19 @@ def run(tmp_path: Path) -> tuple[Path, list[Verdict], dict[str, Figure]]:
     return tmp_path, verdicts, figs
 
 
+def publish_like_filter(work: Path, verdicts: list[Verdict], figs: dict[str, Figure], **kwargs: Any) -> Path:
+    """What filter writes: the shards with the images the report shows, then stats, card and report."""
+    accepted = [v.sample for v in verdicts if v.accepted]
+    out = write_shards(accepted, work, OutputSettings(), {}, extra_images=shown_images(verdicts, figs))
+    publish(work, verdicts, out, OutputSettings(), figures=figs, **kwargs)
+    return work / "dataset" / "report.html"
+
+
 def test_stats_and_card(run: tuple[Path, list[Verdict], dict[str, Figure]]) -> None:
-    work, verdicts, _ = run
-    out = write_shards([v.sample for v in verdicts if v.accepted], work, OutputSettings(), {})
+    work, verdicts, figs = run
     config = {"endpoint": {"base_url": "http://127.0.0.1:1/v1", "api_key": "sk-secret"}, "filter": {"dedup": {}}}
-    stats = build_stats(verdicts, out, judge_usage=Usage(prompt_tokens=7, cost=0.5), config=config)
-    stats_path, card_path = write_card(work, stats)
+    publish_like_filter(work, verdicts, figs, judge_usage=Usage(prompt_tokens=7, cost=0.5), config=config)
+    stats_path, card_path = work / "dataset" / "stats.json", work / "dataset" / "README.md"
     data = json.loads(stats_path.read_text(encoding="utf-8"))
     assert (data["samples"], data["accepted"], data["rejected"], data["records"]) == (6, 3, 3, 3)
     assert data["accepted_by"]["kind"] == {"qa": 1, "vqa": 1, "vqa-reasoning": 1}
@@ -103,7 +111,10 @@ def test_stats_and_card(run: tuple[Path, list[Verdict], dict[str, Figure]]) -> N
     card = card_path.read_text(encoding="utf-8")
     front = yaml.safe_load(card.split("---\n")[1])
     assert front["language"] == ["en", "zh"] and front["size_categories"] == ["n<1K"]
-    assert f"dataset_dir: {(work / 'dataset').resolve()}\ndataset: remud-00000-of-00001" in card
+    assert "dataset_dir: path/to/dataset\ndataset: remud-00000-of-00001" in card
+    assert "media_dir: path/to/dataset" in card and '"file_name": "path/to/dataset/remud-00000-of-00001.json"' in card
+    assert str(work) not in card and str(work) not in stats_path.read_text(encoding="utf-8")
+    assert data["splits"]["train"]["kind"] == {"qa": 1, "vqa": 1, "vqa-reasoning": 1} and data["test_records"] == 0
     assert "| no_figure_reference | 2 |" in card
     assert "| vqa | 1 | 2 |" in card
     assert "| faithfulness | 0 | 1 | 0 | 1 | 2 |" in card
@@ -118,23 +129,22 @@ def test_redact_nested() -> None:
 
 
 def test_report_data_groups_items_by_source(run: tuple[Path, list[Verdict], dict[str, Figure]]) -> None:
-    work, verdicts, figs = run
-    data = report_data(
-        verdicts, work, work / "dataset", figures=figs, images={"extract/images/k1.png": "images/k1.png"}
-    )
+    _, verdicts, figs = run
+    data = report_data(verdicts, figures=figs, images={"extract/images/k1.png": "images/k1.png"})
     groups = {g["key"]: g for g in data["groups"]}
     assert set(groups) == {"f:k1", "f:k2", "c:c1"}
     assert [data["items"][i]["id"] for i in groups["f:k1"]["items"]] == ["vqa-1", "vqa-2"]
-    assert groups["f:k1"]["image"] == "images/k1.png"  # the dataset copy when there is one
-    assert groups["f:k2"]["image"] == "../extract/images/k2.png"
+    assert groups["f:k1"]["image"] == "images/k1.png"  # the dataset copy
+    assert groups["f:k2"]["image"] is None  # never a path out of the dataset folder
+    assert shown_images(verdicts, figs) == ["extract/images/k1.png", "extract/images/k2.png"]
     assert groups["f:k1"]["caption"] == "图1-1 甲状腺" and groups["f:k1"]["label"] == "atlas.pdf p.1 图1-1 A"
     assert groups["c:c1"]["image"] is None
     assert data["counts"]["reason"] == {"no_figure_reference": 2, "near_duplicate": 1, "mcq_answer": 1}
     outside = verdict("vqa-9", "vqa", accepted=False, reasons=["images_consistent: x"], images=["/etc/passwd"])
-    assert report_data([outside], work, work / "dataset")["groups"][0]["image"] is None
-    sampled = report_data(verdicts, work, work / "dataset", max_items=4)
+    assert report_data([outside])["groups"][0]["image"] is None and shown_images([outside]) == []
+    sampled = report_data(verdicts, max_items=4)
     assert len(sampled["items"]) == 4 and "a fixed sample of 4 of 6 items" in sampled["note"]
-    assert sampled == report_data(list(reversed(verdicts)), work, work / "dataset", max_items=4)
+    assert sampled == report_data(list(reversed(verdicts)), max_items=4)
 
 
 class _Dom(HTMLParser):
@@ -169,10 +179,11 @@ def parse(html: str) -> _Dom:
 
 def test_report_file_is_self_contained_and_inert(run: tuple[Path, list[Verdict], dict[str, Figure]]) -> None:
     work, verdicts, figs = run
-    path = write_report(verdicts, work, figures=figs, title='Review <script>alert("t")</script>')
+    (work / "dataset").mkdir()
+    data = report_data(verdicts, figures=figs)
+    path = write_report(work / "dataset" / "report.html", data, title='Review <script>alert("t")</script>')
     html = path.read_text(encoding="utf-8")
     dom = parse(html)
-    assert path == work / "dataset" / "report.html"
     assert len(dom.find("script")) == 2  # the data block and the page's own code, nothing injected
     assert dom.find("b", id="pwned") == []
     assert "<title>Review &lt;script&gt;" in html
@@ -185,7 +196,8 @@ def browse(page: Path, fragment: str, tmp_path: Path) -> _Dom:
     """The DOM a headless chromium has after loading ``page#fragment`` and running its script."""
     assert CHROMIUM is not None
     args = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            f"--user-data-dir={tmp_path / 'chromium'}", "--virtual-time-budget=3000", "--dump-dom",
+            f"--user-data-dir={tmp_path / 'chromium'}", "--virtual-time-budget=3000", "--window-size=1280,20000",
+            "--dump-dom",
             f"{page.resolve().as_uri()}#{fragment}"]  # fmt: skip
     done = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -213,7 +225,7 @@ def test_report_filters_in_a_browser(
     run: tuple[Path, list[Verdict], dict[str, Figure]], fragment: str, expected: list[str], tmp_path: Path
 ) -> None:
     work, verdicts, figs = run
-    page = write_report(verdicts, work, figures=figs)
+    page = publish_like_filter(work, verdicts, figs)
     dom = browse(page, fragment, tmp_path)
     shown = sorted(str(a["data-id"]) for a in dom.find("article"))
     assert shown == expected
@@ -222,5 +234,5 @@ def test_report_filters_in_a_browser(
     assert dom.find("b", id="pwned") == [], "a model's text became markup"
     if "kind=vqa" in fragment and expected:
         crops = [a["src"] for a in dom.find("img")]
-        assert crops == ["../extract/images/k1.png"]  # one crop per figure, however many items it has
+        assert crops == ["images/k1.png"]  # one crop per figure, however many items it has
         assert (page.parent / crops[0]).is_file()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import os
 import re
@@ -13,10 +15,11 @@ import pytest
 from PIL import Image
 
 from remud_gen.errors import UserError
-from remud_gen.filter import shards as shards_module
+from remud_gen.filter import dataset_files as dataset_files_module
 from remud_gen.filter.formats import to_openai
 from remud_gen.filter.shards import OutputSettings, ShardOutput, read_system_prompts, write_shards
 from remud_gen.filter.sharegpt import to_sharegpt
+from remud_gen.prompts import PACKAGE_PROMPTS
 from remud_gen.records import Generator, Sample, SourceRef, Turn
 
 SYSTEM = {"zh": "你是一名专业的超声医学助手。", "en": "You are a helpful ultrasound medicine assistant."}
@@ -194,7 +197,7 @@ def test_a_failed_write_leaves_the_previous_dataset(
             raise OSError("disk full")
         json.dump(obj, fh, **kwargs)
 
-    monkeypatch.setattr(shards_module.json, "dump", broken_dump)
+    monkeypatch.setattr(dataset_files_module.json, "dump", broken_dump)
     with pytest.raises(OSError, match="disk full"):
         write_shards(samples, work, OutputSettings(shard_size=2), SYSTEM)
     monkeypatch.undo()
@@ -255,12 +258,10 @@ def test_openai_format(tmp_path: Path) -> None:
     out = write_shards(samples, tmp_path, OutputSettings(formats=["openai"]), SYSTEM)
     path = out.extra["openai"]
     assert path == tmp_path / "dataset" / "remud.openai.jsonl"
-    text = path.read_text(encoding="utf-8")
-    assert "base64" not in text and "data:" not in text
-    chats = [json.loads(line) for line in text.splitlines()]
+    chats = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     assert len(chats) == len(samples)
     for chat in chats:
-        assert set(chat) == {"messages"}
+        assert set(chat) == {"messages", "id", "kind", "language", "region"}
         roles = [m["role"] for m in chat["messages"]]
         assert roles[0] == "system" and roles[1:] == ["user", "assistant"] * ((len(roles) - 1) // 2)
     two = next(
@@ -268,12 +269,34 @@ def test_openai_format(tmp_path: Path) -> None:
     )
     parts = two["messages"][1]["content"]
     assert [p["type"] for p in parts] == ["image_url", "image_url", "text"]
-    for part in parts[:2]:
-        assert (path.parent / part["image_url"]["url"]).is_file()
     assert parts[2] == {"type": "text", "text": "Compare the two views."}
+    # images are inline, so the file uploads on its own; the pixels are the shard's image
+    for part, image in zip(parts[:2], next(r for r in records(out) if r["id"] == two["id"])["images"], strict=True):
+        head, data = part["image_url"]["url"].split(",", 1)
+        assert head in ("data:image/png;base64", "data:image/jpeg;base64", "data:image/webp;base64")
+        with Image.open(io.BytesIO(base64.b64decode(data))) as inline, Image.open(path.parent / image) as copy:
+            assert inline.mode in ("RGB", "RGBA") and inline.size == copy.size
+            assert inline.convert("RGB").tobytes() == copy.convert("RGB").tobytes()
+    hosted = OutputSettings(formats=["openai"], image_base_url="https://example.org/remud/")
+    write_shards(samples, tmp_path, hosted, SYSTEM)
+    chats = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    urls = [
+        p["image_url"]["url"]
+        for c in chats
+        for m in c["messages"]
+        if isinstance(m["content"], list)
+        for p in m["content"]
+        if p["type"] == "image_url"
+    ]
+    assert urls and all(u.startswith("https://example.org/remud/images/") for u in urls)
+    assert all((path.parent / u.removeprefix("https://example.org/remud/")).is_file() for u in urls)
     # turning it off again removes the stale file
     write_shards(samples, tmp_path, OutputSettings(), SYSTEM)
     assert not path.exists()
+
+
+def records(out: ShardOutput) -> list[dict[str, Any]]:
+    return [r for p in out.shards for r in json.loads(p.read_text(encoding="utf-8"))]
 
 
 @pytest.mark.parametrize(
@@ -323,21 +346,42 @@ def test_hf_format(tmp_path: Path) -> None:
     folder = out.extra["hf"]
     for copy in (tmp_path / "dataset" / "images").iterdir():
         copy.unlink()  # the folder must not depend on the copies
-    table = datasets.load_from_disk(str(folder))
+    table = datasets.load_from_disk(str(folder))["train"]
     assert len(table) == len(samples)
     rows = {r["id"]: r for r in table}
     assert rows["vqa-3-en"]["images"][0].size == (32, 24)
     assert rows["qa-1-zh"]["conversations"][0] == {"from": "system", "value": SYSTEM["zh"]}
 
 
-def test_system_prompts_are_read_from_files(tmp_path: Path) -> None:
-    (tmp_path / "system_zh.txt").write_text("中文提示\n", encoding="utf-8")
-    (tmp_path / "system_en.txt").write_text("English prompt\n", encoding="utf-8")
-    assert read_system_prompts(OutputSettings(), tmp_path) == {"zh": "中文提示", "en": "English prompt"}
-    assert read_system_prompts(OutputSettings(system_prompts={"zh": "", "en": ""}), tmp_path) == {}
-    (tmp_path / "system_en.txt").unlink()
-    with pytest.raises(UserError, match=r"filter.output.system_prompts.en: cannot read .*system_en.txt"):
-        read_system_prompts(OutputSettings(), tmp_path)
+def test_each_kind_gets_its_own_system_prompt(tmp_path: Path) -> None:
+    # the project's table: multiple-choice kinds carry the instruction eval asks with, open kinds the plain prompt
+    system = read_system_prompts(OutputSettings(), PACKAGE_PROMPTS)
+    out = write_shards(corpus(tmp_path), tmp_path, OutputSettings(), system)
+    firsts = {r["id"]: r["conversations"][0]["value"] for r, _ in load(out)}
+    mcq_zh = (PACKAGE_PROMPTS / "system_mcq_zh.txt").read_text(encoding="utf-8").strip()
+    assert firsts["qa-reasoning-1-zh"] == firsts["vqa-reasoning-1-zh"] == mcq_zh
+    assert "<answer>" in mcq_zh
+    assert firsts["qa-1-zh"] == (PACKAGE_PROMPTS / "system_zh.txt").read_text(encoding="utf-8").strip()
+    assert firsts["qa-2-en"] == (PACKAGE_PROMPTS / "system_en.txt").read_text(encoding="utf-8").strip()
+
+
+def test_the_system_prompt_table_is_read_from_the_prompt_folder(tmp_path: Path) -> None:
+    (tmp_path / "system_prompts.yaml").write_text("default: plain\nqa-reasoning: mcq\n", encoding="utf-8")
+    for name, text in (
+        ("plain_zh", "中文提示"),
+        ("plain_en", "English prompt"),
+        ("mcq_zh", "选择"),
+        ("mcq_en", "Choose"),
+    ):
+        (tmp_path / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
+    prompts = read_system_prompts(OutputSettings(), tmp_path)
+    assert (prompts.text("qa", "zh"), prompts.text("qa-reasoning", "en")) == ("中文提示", "Choose")
+    assert read_system_prompts(OutputSettings(system_prompts=""), tmp_path).text("qa", "en") is None
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "system_prompts.yaml").write_text("qa: gone\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r"cannot read prompt file .*gone_zh.txt"):
+        read_system_prompts(OutputSettings(), broken)
 
 
 def test_shard_names_match_the_pattern(written: tuple[Path, list[Sample], ShardOutput]) -> None:

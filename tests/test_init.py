@@ -26,7 +26,7 @@ def test_init_writes_a_commented_config_whose_prompt_folders_are_the_copy(tmp_pa
     assert result.exit_code == 0, result.output
     config_file, prompts = tmp_path / "mine" / "remud-gen.yaml", tmp_path / "mine" / "prompts"
     for lang in ("zh", "en"):
-        for name in (f"qa.{lang}.md", f"judge.{lang}.md", f"system_{lang}.txt", f"eval_system_{lang}.txt"):
+        for name in (f"qa.{lang}.md", f"judge.{lang}.md", f"system_{lang}.txt", f"system_mcq_{lang}.txt"):
             assert (prompts / name).is_file(), name
     cfg = load_config(config_file)
     assert cfg.synthesize.prompts_dir == cfg.filter.prompts_dir == cfg.eval.prompts_dir == prompts.resolve()

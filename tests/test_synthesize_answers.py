@@ -86,6 +86,21 @@ def test_truncated_dialogue_keeps_complete_turns() -> None:
     assert value["turns"] == [{"question": "What is shown?", "answer": "A kidney."}]
 
 
+def dialogue(n: int) -> str:
+    turns = [{"question": f"Question {i}?", "answer": f"Answer {i}."} for i in range(n)]
+    return json.dumps({"region": "kidney", "evidence": ["The kidney is 10 cm."], "turns": turns})
+
+
+def test_a_dialogue_has_the_turns_asked_for() -> None:
+    # synthesize.turns: 2 was only a request in the prompt; the stand-in answered 3 and the items kept them
+    assert len(answer_parser(QA, 2)(dialogue(3))["turns"]) == 2
+    assert answer_parser(QA, 2)(dialogue(3))["turns"][1] == {"question": "Question 1?", "answer": "Answer 1."}
+    assert len(answer_parser(QA, 2)(dialogue(2))["turns"]) == 2
+    with pytest.raises(ParseError, match=r"1 complete turn\(s\); 2 were asked for"):
+        answer_parser(QA, 2)(dialogue(1))
+    assert len(answer_parser(QA)(dialogue(3))["turns"]) == 3  # the translation pass keeps what it is given
+
+
 @pytest.mark.parametrize(
     ("order", "reasoning", "content", "expected"),
     [

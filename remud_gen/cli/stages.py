@@ -62,6 +62,13 @@ FormatOpt = Annotated[
         "--format", metavar="sharegpt|openai|hf", help="Also write this format beside the ShareGPT shards (repeatable)."
     ),
 ]
+ImageBaseUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--image-base-url",
+        help="openai format: image URLs are this prefix + images/<name> (host dataset/images there); default: inline.",
+    ),
+]
 DetectorOpt = Annotated[
     Literal["analysis", "vlm"] | None,
     typer.Option("--detector", help="Figure finder on scanned pages: analysis, or vlm (the endpoint, cross-checked)."),
@@ -138,6 +145,7 @@ def filter_(
     concurrency: ConcurrencyOpt = None,
     threshold: ThresholdOpt = None,
     fmt: FormatOpt = None,
+    image_base_url: ImageBaseUrlOpt = None,
     no_judge: NoJudgeOpt = False,
     limit: LimitOpt = None,
     max_cost: MaxCostOpt = None,
@@ -153,6 +161,7 @@ def filter_(
     overrides = endpoint_overrides(base_url, model, concurrency)
     extra = [f.value for f in fmt or [] if f != Format.sharegpt]
     overrides |= {"filter.judge.threshold": threshold, "filter.output.formats": extra if fmt else None}
+    overrides["filter.output.image_base_url"] = image_base_url
     if no_judge:
         overrides["filter.judge.enabled"] = False
     cfg = load_config(config, overrides)

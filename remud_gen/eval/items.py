@@ -180,6 +180,11 @@ def _images(names: Any, base: Path) -> list[Path]:
         raise ValueError("images must be a list of paths")
     paths = []
     for name in names:
+        if name.startswith(("data:", "http://", "https://")):
+            # an uploadable .openai.jsonl inlines or hosts its images; the same items with paths are in test.json
+            raise ValueError(
+                f"image given as a URL ({name[:30]}...): eval reads test.json or files whose images are paths"
+            )
         path = Path(name) if Path(name).is_absolute() else base / name
         if not path.is_file():
             raise ValueError(f"missing image {name} (looked for {path})")

@@ -75,8 +75,8 @@ class EvalSettings(BaseModel):
     )
     system_prompt: Literal["item", "instruction", "item+instruction"] = Field(
         default="item+instruction",
-        description="system turn sent: the item's own, the answer-format instruction "
-        "(eval_system_<lang>.txt), or both; an item without one gets the instruction",
+        description="system turn sent: the item's own, the system prompt of its kind (prompts/system_prompts.yaml, "
+        "as training records carry it), or both (once when they are the same); an item without one gets its kind's",
     )
     prompts_dir: Path | None = Field(
         default=None, description="folder of prompt files, e.g. one `remud-gen init` wrote (None: the packaged)"

@@ -4,26 +4,25 @@ entries.
 WORK/dataset/<name>-00000-of-000NN.json   the training records (same names and layout as filter writes)
 WORK/dataset/test.json                    the test records; their "images/..." paths resolve from here too
 WORK/dataset/dataset_info.json            one entry per shard plus "<name>-test"; other entries are kept
+...and every extra format, rewritten from the same two lists (see remud_gen.filter.dataset_files).
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import re
 from pathlib import Path
 from typing import Any
 
 from remud_gen.errors import InputError
-from remud_gen.filter.shards import OutputSettings, write_dataset_info
-from remud_gen.io import atomic_open, read_json
+from remud_gen.filter.dataset_files import TEST_FILE, shard_pattern, write_record_files
+from remud_gen.filter.shards import OutputSettings
+from remud_gen.io import read_json
 
-TEST_FILE = "test.json"
+__all__ = ["TEST_FILE", "read_shards", "shard_paths", "write_split"]
 
 
 def shard_paths(dataset: Path, name: str) -> list[Path]:
     """The training shards of dataset ``name``, in order."""
-    own = re.compile(rf"^{re.escape(name)}-\d{{5}}-of-\d{{5}}\.json$")
+    own = shard_pattern(name)
     return sorted(p for p in dataset.glob(f"{name}-*.json") if own.match(p.name)) if dataset.is_dir() else []
 
 
@@ -46,29 +45,9 @@ def read_shards(paths: list[Path]) -> list[Any]:
 
 
 def write_split(dataset: Path, output: OutputSettings, train: list[Any], test: list[Any]) -> list[Path]:
-    """Write test.json and the training shards, then dataset_info.json, then remove stale shards.
-
-    Every new file is complete in its temporary file before the first one replaces anything.
+    """Rewrite every record file of the dataset (shards, test.json, each extra format, dataset_info.json).
 
     Returns:
         The training shard paths.
     """
-    size = output.shard_size
-    chunks = [train[i : i + size] for i in range(0, len(train), size)]
-    shards = [dataset / f"{output.name}-{i:05d}-of-{len(chunks):05d}.json" for i in range(len(chunks))]
-    with contextlib.ExitStack() as stack:
-        for path, chunk in [(dataset / TEST_FILE, test), *zip(shards, chunks, strict=True)]:
-            fh = stack.enter_context(atomic_open(path))
-            json.dump(chunk, fh, ensure_ascii=False, indent=output.indent)
-            fh.write("\n")
-    _write_info(dataset, output.name, shards)
-    keep = {p.name for p in shards}
-    for path in shard_paths(dataset, output.name):
-        if path.name not in keep:
-            path.unlink()
-    return shards
-
-
-def _write_info(dataset: Path, name: str, shards: list[Path]) -> None:
-    own = re.compile(rf"^{re.escape(name)}-(\d{{5}}-of-\d{{5}}|test)$")
-    write_dataset_info(dataset, own, {p.stem: p.name for p in shards} | {f"{name}-test": TEST_FILE})
+    return write_record_files(dataset, output, train, test).shards

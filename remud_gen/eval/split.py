@@ -2,7 +2,8 @@
 
     WORK/split/source.json   the dataset as filter wrote it, kept to redo the split with other settings
     WORK/split/report.json   the strata, the test ids, each removed training item with its reason and evidence
-    WORK/dataset/            rewritten: training shards without test or leaked items, test.json (see shardset)
+    WORK/dataset/            rewritten: training shards without test or leaked items, test.json, every extra
+                             format (see shardset), and stats.json, the card and report.html (filter.account)
 
 Re-running is safe: shards this stage wrote are recognised by their digest in the manifest and never split
 again; the split is redone from source.json (or skipped when nothing changed). When filter has rewritten the
@@ -21,6 +22,7 @@ from remud_gen.eval.items import record_ids
 from remud_gen.eval.overlap import LeakFinder, Question
 from remud_gen.eval.settings import SplitSettings
 from remud_gen.eval.shardset import TEST_FILE, read_shards, shard_paths, write_split
+from remud_gen.filter.account import describe
 from remud_gen.filter.shards import OutputSettings
 from remud_gen.hashing import file_digest, files_digest
 from remud_gen.io import atomic_open, dumps, read_json, write_json
@@ -101,7 +103,9 @@ class Split(Stage):
         rest = [i for i in range(len(source)) if i not in chosen]
         leaks = finder.find([_question(source[i], ids[i]) for i in rest])
         train = [source[i] for i in rest if ids[i] not in leaks]
-        written = write_split(self.dataset, self.output, train, [source[i] for i in drawn.test])
+        test = [source[i] for i in drawn.test]
+        written = write_split(self.dataset, self.output, train, test)
+        describe(self.work.root, self.output, train, test)  # stats.json, the card and report.html follow the records
         removed = [leaks[ids[i]].as_dict(ids[i]) for i in rest if ids[i] in leaks]
         reasons = dict(Counter(row["reason"] for row in removed))
         counts = {"source": len(source), "test": len(drawn.test), "train": len(train), "removed": len(removed)}

@@ -86,6 +86,24 @@ def strip_boilerplate(text: str) -> str:
     return joiner.join(kept).strip()
 
 
+# What states a licence (not merely publishing history): the statement a dataset card reports for its sources.
+_LICENCE_STATEMENT = re.compile(
+    r"creativecommons|licen[cs]ed?\b|\bCC[ -]BY\b|open access|©|\bcopyright\b|all rights reserved|版权所有|许可协议",
+    re.IGNORECASE,
+)
+
+
+def licence_statement(paras: Iterable[Para]) -> str | None:
+    """The first sentence that states the document's licence or copyright, shortened; None when none does."""
+    for para in paras:
+        if not _LICENCE_STATEMENT.search(para.text):
+            continue
+        for sentence in _SENTENCE.split(para.text):
+            if _LICENCE_STATEMENT.search(sentence):
+                return " ".join(sentence.split())[:200]
+    return None
+
+
 def content_paragraphs(paras: Iterable[Para]) -> Iterator[Para]:
     """The paragraphs worth asking questions about, with licence sentences cut out of them."""
     for para in paras:

@@ -10,7 +10,7 @@ import bisect
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from remud_gen.extract.assign import assign_page
 from remud_gen.extract.captions import cited_figures
@@ -36,6 +36,7 @@ class Analysis:
     paras: list[Para]
     title: str | None
     language: Language
+    margins: list[Para] = field(default_factory=list)  # running heads and footers, where journals print licences
 
 
 def repeated_digests(pages: list[PageData], settings: ExtractSettings) -> set[str]:
@@ -92,9 +93,11 @@ def analyse(store: PageStore, settings: ExtractSettings) -> Analysis:
     kept: list[Block] = []
     sizes: Counter[float] = Counter()
     first: list[Block] = []
+    margins: list[Para] = []
     for p in pages:
         blocks = store.blocks(p.number)
         mark_page_margins(blocks, p.size[1], store.band_texts, need, body_before)
+        margins += [Para(b.text, p.number, []) for b in blocks if b.role == "margin" and b.text.strip()]
         page_box: BBox = (0.0, 0.0, p.size[0], p.size[1])
         regions: list[tuple[BBox, str]]
         if p.scanned:
@@ -136,7 +139,8 @@ def analyse(store: PageStore, settings: ExtractSettings) -> Analysis:
     for d in drafts:
         if d.source == "vector":
             d.source = "embedded"
-    return Analysis(drafts=drafts, paras=paras, title=title, language=store.language(settings.language))
+    language = store.language(settings.language)
+    return Analysis(drafts=drafts, paras=paras, title=title, language=language, margins=margins)
 
 
 def _big_enough(b: BBox, min_side: float, min_area: float) -> bool:

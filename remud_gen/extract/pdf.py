@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import pymupdf
 
 from remud_gen.errors import InputError
-from remud_gen.extract.boilerplate import content_paragraphs
+from remud_gen.extract.boilerplate import content_paragraphs, licence_statement
 from remud_gen.extract.chunks import make_chunks
 from remud_gen.extract.damage import FIX, damage_note, drain, quiet, unreadable
 from remud_gen.extract.document import analyse
@@ -231,6 +231,7 @@ def extract_pdf(
         title=result.title,
         figures=count,
         chunks=len(chunks),
+        licence=licence_statement([*result.paras, *result.margins]),
     )
     return FileResult(document=document, figures=figures, chunks=chunks, warnings=warnings, vlm=outcome)
 

@@ -1,137 +1,45 @@
-"""What the dataset is and how it was made: `stats.json` for programs and a dataset card `README.md` for people.
+"""The dataset card `README.md`: what a user of WORK/dataset needs to load, train on and trust it.
 
-Both sit in WORK/dataset beside the shards: counts by kind, language, region and source document, why items were
-rejected, judge score histograms, tokens and cost, the LLaMA-Factory options that load the shards, and the resolved
-config that made them.
+Files and fields, the conventions of the records (`<image>`, `<think>`, `<answer>`), the system prompts, counts by
+kind, language, region and split, the lines LLaMA-Factory needs (including `media_dir` when the shards are
+registered from another folder), how the items were made (models, thresholds, versions, config) and the source
+documents. Paths are relative: the folder can be moved, zipped and shipped.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import re
-from collections import Counter
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
 
-from remud_gen import __version__
-from remud_gen.filter.judge_settings import DIMENSIONS
-from remud_gen.filter.rules import reason_name
-from remud_gen.filter.shards import ShardOutput
-from remud_gen.io import atomic_open, write_json
-from remud_gen.records import Usage, Verdict
+from remud_gen.filter.dataset_files import dataset_info_entry
+from remud_gen.filter.stats import DatasetStats
 
-_BREAKDOWNS = ("kind", "language", "region", "doc")
-_SECRET = re.compile(r"(?i)(api[_-]?key|secret|password|authorization|bearer)")
-
-
-class DatasetStats(BaseModel):
-    """The content of stats.json."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
-    remud_gen_version: str = __version__
-    samples: int = Field(description="samples the filter saw")
-    accepted: int
-    rejected: int
-    records: int = Field(description="records in the shards (accepted minus any left out for a missing image)")
-    accepted_by: dict[str, dict[str, int]] = Field(description="accepted counts by kind, language, region, doc")
-    samples_by: dict[str, dict[str, int]] = Field(description="all counts by kind, language, region, doc")
-    rejection_reasons: dict[str, int] = Field(description="rejected samples per reason name (some have several)")
-    scores: dict[str, dict[str, int]] = Field(description="judge score histogram per dimension, 1-5")
-    weighted_score: dict[str, int] = Field(description="histogram of the weighted judge score in steps of 0.5")
-    usage: dict[str, Usage] = Field(description="tokens and cost of generation, judging and both")
-    shards: list[str]
-    dataset_names: list[str] = Field(description="LLaMA-Factory `dataset:` entry names")
-    config: dict[str, Any] = Field(description="the resolved config, secrets redacted")
-
-
-def _counts(values: Sequence[str]) -> dict[str, int]:
-    # most frequent first, ties by name: stable across runs
-    return dict(sorted(Counter(values).items(), key=lambda kv: (-kv[1], kv[0])))
-
-
-def _breakdown(verdicts: Sequence[Verdict]) -> dict[str, dict[str, int]]:
-    pick = {
-        "kind": lambda v: v.sample.kind,
-        "language": lambda v: v.sample.language,
-        "region": lambda v: v.sample.region,
-        "doc": lambda v: v.sample.source.doc,
-    }
-    return {name: _counts([pick[name](v) for v in verdicts]) for name in _BREAKDOWNS}
-
-
-def _bucket(score: float) -> str:
-    low = min(max(int(score * 2) / 2, 1.0), 4.5)
-    return f"{low:.1f}-{low + 0.5:.1f}"
-
-
-def redact(config: Any) -> Any:
-    """A copy of ``config`` with the values of secret-looking keys replaced (the config should hold none)."""
-    if isinstance(config, Mapping):
-        return {k: "***" if _SECRET.search(str(k)) and v else redact(v) for k, v in config.items()}
-    if isinstance(config, list | tuple):
-        return [redact(v) for v in config]
-    return config
-
-
-def build_stats(
-    verdicts: Sequence[Verdict],
-    output: ShardOutput,
-    *,
-    name: str = "remud",
-    judge_usage: Usage | None = None,
-    config: Mapping[str, Any] | None = None,
-) -> DatasetStats:
-    """Summarise a filter run.
-
-    Args:
-        verdicts: every sample's verdict, accepted and rejected.
-        output: what `write_shards` wrote.
-        name: the dataset name (OutputSettings.name).
-        judge_usage: tokens and cost of the judge calls (generation usage is read from the samples).
-        config: the resolved configuration that produced the dataset.
-    """
-    accepted = [v for v in verdicts if v.accepted]
-    generation = sum((v.sample.usage for v in verdicts), Usage())
-    judge = judge_usage or Usage()
-    scores: dict[str, Counter[str]] = {d: Counter() for d in DIMENSIONS}
-    for v in verdicts:
-        for dim in DIMENSIONS:
-            value = getattr(v.scores, dim, None) if v.scores else None
-            if value is not None:
-                scores[dim][str(value)] += 1
-    weighted = Counter(_bucket(v.weighted_score) for v in verdicts if v.weighted_score is not None)
-    return DatasetStats(
-        name=name,
-        samples=len(verdicts),
-        accepted=len(accepted),
-        rejected=len(verdicts) - len(accepted),
-        records=output.records,
-        accepted_by=_breakdown(accepted),
-        samples_by=_breakdown(verdicts),
-        rejection_reasons=_counts([reason_name(r) for v in verdicts if not v.accepted for r in set(v.reasons)]),
-        scores={d: {str(k): scores[d][str(k)] for k in range(1, 6)} for d in DIMENSIONS},
-        weighted_score=dict(sorted(weighted.items())),
-        usage={"generation": generation, "judge": judge, "total": generation + judge},
-        shards=[p.name for p in output.shards],
-        dataset_names=output.dataset_names,
-        config=redact(dict(config or {})),
-    )
-
-
-def write_card(work: Path, stats: DatasetStats) -> tuple[Path, Path]:
-    """Write WORK/dataset/stats.json and WORK/dataset/README.md; return both paths."""
-    dataset = work / "dataset"
-    stats_path, card_path = dataset / "stats.json", dataset / "README.md"
-    write_json(stats_path, stats.model_dump(mode="json"))
-    with atomic_open(card_path) as fh:
-        fh.write(render_card(stats, dataset))
-    return stats_path, card_path
+PLACEHOLDER = "path/to/dataset"  # where the user put this folder; the card never names this machine's paths
+_FIELDS = [
+    ("conversations", "the dialogue: a list of {from, value}; from is system, human or gpt, in that order, "
+     "human and gpt alternating and ending with gpt"),
+    ("images", 'image paths relative to this folder ("images/<name>"), one per <image> token, in order'),
+    ("id", "the item's id (stable across runs; the same id in every format)"),
+    ("kind", "qa, qa-reasoning, vqa, vqa-reasoning, vqa-reasoning-open or vqa-compare"),
+    ("language", "zh or en"),
+    ("region", "the body region the item is about (liver, thyroid, ... other)"),
+]  # fmt: skip
+_CONVENTIONS = [
+    "`<image>` stands where an image is shown, once per entry of `images` and in the same order "
+    "(LLaMA-Factory checks the counts match); items over several panels of one figure (vqa-compare) have one "
+    "token per panel.",
+    "Reasoning kinds (`*-reasoning*`, `vqa-compare`) answer `<think>`, a newline, the reasoning, a newline, "
+    "`</think>`, a blank line, then the answer: the layout LLaMA-Factory's reasoning templates split on.",
+    "Multiple-choice items list their options as `A. ...` lines in the question and answer `<answer>X</answer>` "
+    "with one letter, the form ReMUD's evaluation and `remud-gen eval` read.",
+    "Every item was generated from one passage or one figure of the source documents; `evidence` quotes were "
+    "checked against that source before the item was kept.",
+]
 
 
 _MARKDOWN = re.compile(r"([\\`*\[\]|])")  # what can start code, emphasis, a link or an image, or end a cell
@@ -156,36 +64,112 @@ def _size_category(n: int) -> str:
     return "100K<n<1M"
 
 
-def render_card(stats: DatasetStats, dataset_dir: Path) -> str:
-    """The dataset card text: Hugging Face front matter, then tables."""
+def _code(lang: str, text: str) -> str:
+    return f"```{lang}\n{text.rstrip()}\n```"
+
+
+def _llamafactory(stats: DatasetStats) -> list[str]:
+    """The lines that load the shards, both from this folder and registered from another one."""
+    names = ",".join(stats.dataset_names)
+    entries = {n: dataset_info_entry(f"{PLACEHOLDER}/{n}.json") for n in stats.dataset_names}
+    if stats.test_file:
+        entries[f"{stats.name}-test"] = dataset_info_entry(f"{PLACEHOLDER}/{stats.test_file}")
+    return [
+        "## Load with LLaMA-Factory",
+        f"Replace `{PLACEHOLDER}` with where this folder is. This folder has its own `dataset_info.json`, so the "
+        "shortest way is to point LLaMA-Factory at it:",
+        _code("yaml", f"dataset_dir: {PLACEHOLDER}\ndataset: {names}"),
+        "To register the shards in the `dataset_info.json` of another folder (your `dataset_dir`), paste these "
+        "entries into it:",
+        _code("json", json.dumps(entries, ensure_ascii=False, indent=2)),
+        "and set `media_dir` to this folder: image paths are relative to it, and LLaMA-Factory looks for them in "
+        '`media_dir`, which defaults to `dataset_dir` (without it: "Media ... does not exist").',
+        _code("yaml", f"dataset_dir: path/to/your/data\nmedia_dir: {PLACEHOLDER}\ndataset: {names}"),
+    ]
+
+
+def _split_table(stats: DatasetStats, key: str) -> str:
+    train, test = stats.splits.get("train", {}).get(key, {}), stats.splits.get("test", {}).get(key, {})
+    rows = [(k, train.get(k, 0), test.get(k, 0)) for k in sorted(set(train) | set(test))]
+    return _table([key, "train", "test"], rows)
+
+
+def _config(config: dict[str, Any]) -> str:
+    # the manifest keeps each stage's settings under the stage's own name: `extract: {extract: {...}}` reads badly
+    flat = {
+        stage: {**value.get(stage, {}), **{k: v for k, v in value.items() if k != stage}}
+        if isinstance(value, dict) and isinstance(value.get(stage), dict)
+        else value
+        for stage, value in config.items()
+    }
+    return yaml.safe_dump(flat, allow_unicode=True, sort_keys=False) if flat else "{}\n"
+
+
+def _made_with(stats: DatasetStats) -> list[tuple[str, Any]]:
+    """Models, versions and the thresholds that decided what was kept (the full config follows below)."""
+    filt = stats.config.get("filter", {})
+    settings = filt.get("filter", {}) if isinstance(filt, dict) else {}
+    judge = settings.get("judge", {}) if isinstance(settings, dict) else {}
+    rows: list[tuple[str, Any]] = [("remud-gen", stats.remud_gen_version)]
+    rows += [(f"{role} model", model) for role, model in stats.models.items()]
+    if isinstance(judge, dict) and judge:
+        rows.append(("judge", f"threshold {judge.get('threshold')}" if judge.get("enabled", True) else "off"))
+    grounding = settings.get("grounding", {}) if isinstance(settings, dict) else {}
+    if isinstance(grounding, dict) and grounding.get("enabled"):
+        rows.append(("evidence grounding", f"quotes found >= {grounding.get('min_quotes_found')}"))
+    return rows
+
+
+def render_card(stats: DatasetStats) -> str:
+    """The dataset card text: Hugging Face front matter, then what a user needs, then how it was made."""
     front = {
         "pretty_name": stats.name,
-        "language": sorted(stats.accepted_by["language"]) or ["zh", "en"],
+        "language": sorted(stats.splits.get("train", {}).get("language", {})) or ["zh", "en"],
         "license": "other",
         "task_categories": ["visual-question-answering", "question-answering"],
         "tags": ["medical", "ultrasound", "synthetic", "reasoning"],
-        "size_categories": [_size_category(stats.records)],
+        "size_categories": [_size_category(stats.records + stats.test_records)],
     }
-    u = stats.usage
+    test = f" and {stats.test_records} test records in `{stats.test_file}`" if stats.test_file else ""
     parts = [
         "---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False) + "---",
         f"# {_text(stats.name)}",
         f"Ultrasound QA/VQA items generated from textbooks and guidelines by remud-gen {stats.remud_gen_version}: "
-        f"{stats.records} records in {len(stats.shards)} shard(s); {stats.accepted} of {stats.samples} generated "
-        "items passed the filter. Every item was generated from one passage or one figure panel of the source "
-        "documents listed below; their licences govern what you may do with it.",
-        "## Load with LLaMA-Factory",
-        f"```yaml\ndataset_dir: {dataset_dir.resolve()}\ndataset: {','.join(stats.dataset_names)}\n```",
+        f"{stats.records} training records in {len(stats.shards)} shard(s){test}; {stats.accepted} of "
+        f"{stats.samples} generated items passed the filter. The licences of the source documents listed below "
+        "govern what you may do with the items.",
+        "## Files",
+        _table(["file", "what it holds"], list(stats.files.items())),
+        "## Fields",
+        "Each record of the shards and of `test.json` (ShareGPT, as LLaMA-Factory reads it):",
+        _table(["field", "meaning"], _FIELDS),
+        "## Conventions",
+        "\n".join(f"- {c}" for c in _CONVENTIONS),
+        "## System prompts",
+        "The system turn of each record, by kind; `remud-gen eval` asks test items under the same prompt.",
     ]
-    for title, key in (("kind", "kind"), ("language", "language"), ("region", "region"), ("source document", "doc")):
-        rows = [(k, stats.accepted_by[key].get(k, 0), n) for k, n in stats.samples_by[key].items()]
-        parts += [f"## Items by {title}", _table([title, "accepted", "generated"], rows)]
-    parts += ["## Rejections", _table(["reason", "items"], list(stats.rejection_reasons.items()))]
-    score_rows = [(d, *(h[str(k)] for k in range(1, 6))) for d, h in stats.scores.items() if sum(h.values())]
-    parts += ["## Judge scores", _table(["dimension", "1", "2", "3", "4", "5"], score_rows)]
+    rows = [(kind, lang, text) for kind, by_lang in stats.system_prompts.items() for lang, text in by_lang.items()]
+    parts += [_table(["kind", "language", "system prompt"], rows)]
+    parts += _llamafactory(stats)
+    sources = [
+        (doc, stats.accepted_by.get("doc", {}).get(doc, 0), licence or "none found: check the source's terms")
+        for doc, licence in stats.licences.items()
+    ]
+    parts += ["## Source documents and their licences", "As extract found the statements in the documents' text.",
+              _table(["document", "accepted by filter", "licence statement"], sources)]  # fmt: skip
+    for key in ("kind", "language", "region"):
+        parts += [f"## Records by {key}", _split_table(stats, key)]
+    parts += ["## How it was made", _table(["what", "value"], _made_with(stats))]
+    for title, key in (("kind", "kind"), ("source document", "doc")):
+        counts = [(k, stats.accepted_by.get(key, {}).get(k, 0), n) for k, n in stats.samples_by.get(key, {}).items()]
+        parts += [f"### Filter results by {title}", _table([title, "accepted", "generated"], counts)]
+    parts += ["### Rejections", _table(["reason", "items"], list(stats.rejection_reasons.items()))]
+    score_rows = [(d, *(h.get(str(k), 0) for k in range(1, 6))) for d, h in stats.scores.items() if sum(h.values())]
+    parts += ["### Judge scores", _table(["dimension", "1", "2", "3", "4", "5"], score_rows)]
     parts += [_table(["weighted score", "items"], list(stats.weighted_score.items()))]
-    usage_rows = [(k, x.prompt_tokens, x.completion_tokens, x.cached_tokens, f"{x.cost:.4f}") for k, x in u.items()]
-    parts += ["## Tokens and cost", _table(["", "prompt", "completion", "cached", "cost"], usage_rows)]
-    config = yaml.safe_dump(stats.config, allow_unicode=True, sort_keys=False) if stats.config else "{}\n"
-    parts += ["## Configuration", f"```yaml\n{config}```"]
+    usage = [
+        (k, x.prompt_tokens, x.completion_tokens, x.cached_tokens, f"{x.cost:.4f}") for k, x in stats.usage.items()
+    ]
+    parts += ["### Tokens and cost", _table(["", "prompt", "completion", "cached", "cost"], usage)]
+    parts += ["### Configuration", _code("yaml", _config(stats.config))]
     return "\n\n".join(parts) + "\n"

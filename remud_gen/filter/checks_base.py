@@ -37,8 +37,12 @@ class Rule:
 
 
 def is_reasoning(sample: Sample) -> bool:
-    """Whether the sample is a reasoning item (it must carry a thinking trace)."""
-    return sample.kind.endswith("-reasoning") or bool(sample.options)
+    """Whether the sample is a reasoning item (it must carry a thinking trace).
+
+    The kinds whose schema says `"reasoning": true`: qa-reasoning, vqa-reasoning, vqa-reasoning-open (which the
+    old `endswith("-reasoning")` test missed, dropping its trace from the shards) and vqa-compare.
+    """
+    return "-reasoning" in sample.kind or sample.kind == "vqa-compare" or bool(sample.options)
 
 
 def visible_len(text: str) -> int:

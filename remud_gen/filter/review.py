@@ -3,8 +3,10 @@
 Items are grouped by what they were generated from (a figure panel, shown with its crop and caption, or a text
 chunk), with judge scores, rationales and every reason, and filters by kind, region, language, status, reason,
 score range and text; the filter state lives in the URL hash (`report.html#kind=vqa&status=rejected`) so a view can
-be shared. No network: CSS and JS are inline, images are relative paths into WORK. All text is data in a JSON script
-block that the page renders with `textContent`, so nothing a model wrote can become markup.
+be shared. No network: CSS and JS are inline, and every image it shows is a copy under WORK/dataset/images (a
+relative path), so the dataset folder zipped on its own still shows every image. All text is data in a JSON script
+block that the page renders with `textContent`, so nothing a model wrote can become markup. After `split`, each
+accepted item says whether it is in training or in test.json.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import os
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -29,10 +30,9 @@ from remud_gen.records import Figure, Verdict
 _PLACEHOLDER = re.compile(r"\{\{(TITLE|DATA)\}\}")
 
 
-def _url(work: Path, report_dir: Path, image: str, copies: Mapping[str, str]) -> str:
-    # the dataset copy when there is one, so the page still works when WORK/dataset is shipped on its own
-    path = copies[image] if image in copies else os.path.relpath(work / image, report_dir)
-    return quote(Path(path).as_posix())
+def _url(image: str | None, copies: Mapping[str, str]) -> str | None:
+    # only the copy under WORK/dataset: a path into WORK/extract breaks once the folder is shipped on its own
+    return quote(PurePosixPath(copies[image]).as_posix()) if image and image in copies else None
 
 
 def _group(verdict: Verdict, figures: Mapping[str, Figure]) -> tuple[str, dict[str, Any]]:
@@ -83,10 +83,16 @@ def _choose(verdicts: Sequence[Verdict], max_items: int | None) -> list[Verdict]
     return sorted(verdicts, key=lambda v: hashlib.sha1(v.sample.sample_id.encode()).digest())[:max_items]
 
 
+def shown_images(
+    verdicts: Sequence[Verdict], figures: Mapping[str, Figure] | None = None, max_items: int | None = None
+) -> list[str]:
+    """The WORK-relative images the page shows (one per source group), to copy into WORK/dataset/images."""
+    images = {_group(v, figures or {})[1]["image"] for v in _choose(verdicts, max_items)}
+    return sorted(i for i in images if i and not PurePosixPath(i).is_absolute() and ".." not in PurePosixPath(i).parts)
+
+
 def report_data(
     verdicts: Sequence[Verdict],
-    work: Path,
-    report_dir: Path,
     *,
     figures: Mapping[str, Figure] | None = None,
     images: Mapping[str, str] | None = None,
@@ -102,10 +108,7 @@ def report_data(
         group["items"].append(len(items))
         items.append(_item(v))
     for group in groups.values():
-        image = group["image"]
-        # a rejected item may name any path; only images inside WORK are shown
-        inside = image and not PurePosixPath(image).is_absolute() and ".." not in PurePosixPath(image).parts
-        group["image"] = _url(work, report_dir, image, images or {}) if inside else None
+        group["image"] = _url(group["image"], images or {})
     accepted = sum(v.accepted for v in chosen)
     note = f"{len(chosen)} items ({accepted} accepted, {len(chosen) - accepted} rejected) from {len(groups)} sources"
     if len(chosen) < len(verdicts):
@@ -134,27 +137,21 @@ def render_report(data: Mapping[str, Any], title: str) -> str:
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
 
 
-def write_report(
-    verdicts: Sequence[Verdict],
-    work: Path,
-    *,
-    figures: Mapping[str, Figure] | None = None,
-    images: Mapping[str, str] | None = None,
-    max_items: int | None = 20000,
-    title: str = "remud-gen review",
-) -> Path:
-    """Write WORK/dataset/report.html and return its path.
+def mark_split(data: Mapping[str, Any], train: set[str], test: set[str]) -> dict[str, Any]:
+    """A copy of the page data where each accepted item says where it went: "train", "test", or "left out"."""
+    items = []
+    for item in data["items"]:
+        where = "train" if item["id"] in train else "test" if item["id"] in test else "left out"
+        items.append({**item, "split": where if item["accepted"] and test else None})
+    note = str(data["note"])
+    if test:
+        shown = sum(i["split"] == "test" for i in items)
+        note += f"; {len(test)} items held out in test.json ({shown} shown)"
+    return {**data, "items": items, "note": note}
 
-    Args:
-        verdicts: accepted and rejected verdicts.
-        work: the work directory (image paths are relative to it).
-        figures: figure records by figure_key, for crops and captions (WORK/extract/figures.jsonl).
-        images: WORK-relative image -> its copy relative to WORK/dataset (`ShardOutput.images`).
-        max_items: at most this many items (a fixed sample), so the page stays light; None: all.
-        title: the page title.
-    """
-    path = work / "dataset" / "report.html"
-    data = report_data(verdicts, work, path.parent, figures=figures, images=images, max_items=max_items)
+
+def write_report(path: Path, data: Mapping[str, Any], title: str = "remud-gen review") -> Path:
+    """Write the page for ``data`` (from `report_data`) at ``path``, atomically, and return it."""
     with atomic_open(path) as fh:
         fh.write(render_report(data, title))
     return path

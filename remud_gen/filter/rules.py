@@ -49,7 +49,7 @@ class FilterRulesSettings(BaseModel):
         default=8, ge=1, description="turns with fewer letters are not checked for language"
     )
     image_kinds: list[str] = Field(
-        default_factory=lambda: ["vqa", "vqa-reasoning", "vqa-reasoning-open"],
+        default_factory=lambda: ["vqa", "vqa-reasoning", "vqa-reasoning-open", "vqa-compare"],
         description="kinds that must carry at least one image",
     )
     disabled: list[str] = Field(default_factory=list, description="names of rules to skip, e.g. [language_match]")

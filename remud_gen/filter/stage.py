@@ -7,16 +7,16 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from remud_gen.filter.card import build_stats, write_card
+from remud_gen.filter.account import publish
 from remud_gen.filter.dedup import find_duplicates
 from remud_gen.filter.grounding import grounding_problem
 from remud_gen.filter.judge import Source, judge_requests, load_prompts, verdict
-from remud_gen.filter.review import write_report
+from remud_gen.filter.review import shown_images
 from remud_gen.filter.rules import RuleContext, default_rules, run_rules
 from remud_gen.filter.settings import FilterSettings
 from remud_gen.filter.shards import read_system_prompts, write_shards
 from remud_gen.hashing import file_digest
-from remud_gen.io import ReadReport, read_json, read_records, write_json, write_records
+from remud_gen.io import ReadReport, read_records, write_records
 from remud_gen.llm.access import ModelAccess
 from remud_gen.llm.capabilities import Capabilities
 from remud_gen.llm.client import Result
@@ -28,7 +28,7 @@ from remud_gen.prompts import prompts_dir, read_text, read_yaml
 from remud_gen.records import Chunk, Failure, Figure, Sample, Usage, Verdict
 from remud_gen.report import StageReport
 from remud_gen.stage import Progress, Stage
-from remud_gen.synthesize.units import source_text
+from remud_gen.synthesize.units import group_of, panel_group, source_text
 from remud_gen.workdir import WorkDir, fingerprint
 
 STAGE = "filter"
@@ -142,8 +142,9 @@ class Filter(Stage):
         write_records(out / "accepted.jsonl", accepted)
         write_records(out / "rejected.jsonl", [v for v in verdicts if not v.accepted])
         system = read_system_prompts(output, self.folder)
-        shards = write_shards([v.sample for v in accepted], root, output, system)
-        if _retire_test_split(root / "dataset", output.name):
+        shown = shown_images(verdicts, self.figures, output.report_max_items)
+        shards = write_shards([v.sample for v in accepted], root, output, system, extra_images=shown)
+        if shards.retired_test:
             self.report.notes.append(
                 "the dataset changed, so its old test split was removed: run `remud-gen split` again"
             )
@@ -151,11 +152,8 @@ class Filter(Stage):
         config = {
             stage: self.work.manifest["stages"].get(stage, {}).get("config", {}) for stage in ("extract", "synthesize")
         }
-        stats_record = build_stats(
-            verdicts, shards, name=output.name, judge_usage=stats.usage, config={**config, "filter": mine}
-        )
-        write_card(root, stats_record)
-        write_report(verdicts, root, figures=self.figures, images=shards.images, max_items=output.report_max_items)
+        config["filter"] = mine
+        publish(root, verdicts, shards, output, figures=self.figures, judge_usage=stats.usage, config=config)
         self.report.items_out = shards.records
         self.report.extra = {"shards": [str(p) for p in shards.shards], "dataset": str(root / "dataset")}
         if self.bad.bad_lines:
@@ -189,19 +187,6 @@ class Judged:
             self.blind[meta["sample"]] = result.value
 
 
-def _retire_test_split(dataset: Path, name: str) -> bool:
-    """Remove a test split made from an earlier dataset: its items are back in the new training shards."""
-    test = dataset / "test.json"
-    info_path = dataset / "dataset_info.json"
-    info = read_json(info_path) if info_path.exists() else {}
-    if not test.exists() and f"{name}-test" not in info:
-        return False
-    test.unlink(missing_ok=True)
-    info.pop(f"{name}-test", None)
-    write_json(info_path, info)
-    return True
-
-
 def _judge_endpoint(endpoint: EndpointSettings, settings: FilterSettings) -> EndpointSettings:
     update: dict[str, Any] = {"temperature": settings.judge.temperature}
     if settings.judge.model:
@@ -224,6 +209,8 @@ def _sources(root: Path, samples: list[Sample], folder: Traversable, figures: di
         ref = s.source
         if ref.figure_key and ref.figure_key in figures:
             fig = figures[ref.figure_key]
+            if ref.panel and "+" in ref.panel:  # a vqa-compare item: every panel it was asked about
+                fig = panel_group(group_of(fig, ref.panel, figures.values()) or [fig])
             text = source_text(fig, labels[s.language], 1 << 20)
             sources[s.sample_id] = Source(text=text, image=root / fig.image)
         elif ref.chunk_id and ref.chunk_id in chunks:

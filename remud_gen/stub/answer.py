@@ -101,10 +101,26 @@ def _content(req: ChatRequest, composer: Composer, settings: StubSettings) -> st
         return _text(req, composer)
     schema = prompted or (req.schema if req.schema is not None else _example_schema(req.texts))
     try:
-        value = fill_with(schema, composer, settings.high_bias)
+        value = fill_with(_asked_turns(schema, req.texts), composer, settings.high_bias)
     except (ValueError, TypeError) as exc:
         raise bad_request(f"response_format schema cannot be satisfied: {exc}", "response_format") from exc
     return json.dumps(value, ensure_ascii=False)
+
+
+# "Write a dialogue of 2 question-and-answer turns" / "编写 2 轮问答对话" (prompts/qa.*.md, vqa.*.md)
+_TURNS_RE = re.compile(r"dialogue of (\d+) question|(\d+)\s*轮问答")
+
+
+def _asked_turns(schema: dict[str, Any], texts: list[str]) -> dict[str, Any]:
+    """The schema with its "turns" array pinned to the length the prompt asks for, as a real model writes it."""
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    turns = props.get("turns") if isinstance(props, dict) else None
+    match = next((m for t in texts if (m := _TURNS_RE.search(t))), None)
+    if not isinstance(props, dict) or not isinstance(turns, dict) or turns.get("type") != "array" or match is None:
+        return schema
+    n = int(match.group(1) or match.group(2))
+    n = min(max(n, int(turns.get("minItems", 0))), int(turns.get("maxItems", n)))
+    return {**schema, "properties": {**props, "turns": {**turns, "minItems": n, "maxItems": n}}}
 
 
 def _text(req: ChatRequest, composer: Composer) -> str:

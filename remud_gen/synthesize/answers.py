@@ -19,8 +19,15 @@ from remud_gen.synthesize.units import Unit
 LETTERS = "ABCDE"
 
 
-def answer_parser(task: Task) -> Callable[[str], dict[str, Any]]:
-    """A parser for the client: repaired JSON that has every required field, non-empty, of the right shape."""
+def answer_parser(task: Task, turns: int | None = None) -> Callable[[str], dict[str, Any]]:
+    """A parser for the client: repaired JSON that has every required field, non-empty, of the right shape.
+
+    Args:
+        task: the kind asked for (its schema's required fields, whether it is multiple choice).
+        turns: the dialogue length asked for (`synthesize.turns`): extra turns are cut (each turn only builds on
+            the ones before it), fewer is a parse error, so the model is asked again and a second short answer
+            fails the item with that reason. None: any number.
+    """
     required = list(task.schema.get("required", []))
 
     def parse(text: str) -> dict[str, Any]:
@@ -29,10 +36,12 @@ def answer_parser(task: Task) -> Callable[[str], dict[str, Any]]:
         if missing:
             raise ParseError(f"answer lacks {', '.join(missing)}")
         if "turns" in value:
-            turns = [t for t in value["turns"] if _is_turn(t)]
-            if not turns:
+            complete = [t for t in value["turns"] if _is_turn(t)]
+            if not complete:
                 raise ParseError("no complete question/answer turn")
-            value["turns"] = turns  # a truncated array keeps its complete items
+            if turns is not None and len(complete) < turns:
+                raise ParseError(f"the dialogue has {len(complete)} complete turn(s); {turns} were asked for")
+            value["turns"] = complete[:turns] if turns else complete  # a truncated array keeps its complete items
         if task.mcq:
             options = value.get("options")
             if not isinstance(options, dict) or not all(str(options.get(k, "")).strip() for k in LETTERS):
@@ -128,7 +137,7 @@ def to_sample(
         thinking=thinking_trace(value, answer, thinking_order) if task.reasoning else None,
         answer=final,
         options=options,
-        images=list(unit.images[:1]) if unit.kind == "figure" else [],
+        images=list(unit.images[:1]) if unit.kind == "figure" else list(unit.images) if unit.kind == "panels" else [],
         region=region if region in REGIONS else "other",
         evidence=[str(e) for e in value.get("evidence", []) if str(e).strip()],
         outside_knowledge=[str(e) for e in value.get("outside_knowledge", []) or [] if str(e).strip()],

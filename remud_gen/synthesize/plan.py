@@ -10,7 +10,7 @@ from remud_gen.records import Chunk, Figure, Language
 from remud_gen.synthesize.answers import LETTERS
 from remud_gen.synthesize.settings import SynthesizeSettings
 from remud_gen.synthesize.tasks import Task
-from remud_gen.synthesize.units import Unit, chunk_unit, figure_unit, has_source
+from remud_gen.synthesize.units import Unit, chunk_unit, figure_unit, has_source, panel_units
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,11 @@ def load_units(extract_dir: Path, settings: SynthesizeSettings, report: ReadRepo
 
 def plan_jobs(tasks: list[Task], chunks: list[Unit], figures: list[Unit], settings: SynthesizeSettings) -> list[Job]:
     """The full, deterministic list of jobs for this run."""
-    caps = _caps(tasks, chunks, figures, settings)
+    by_unit = {"chunk": chunks, "figure": figures, "panels": panel_units(figures) if figures else []}
+    caps = _caps(tasks, by_unit, settings)
     jobs: list[Job] = []
     for task in tasks:
-        units = sorted(chunks if task.unit == "chunk" else figures, key=lambda u: u.order(task.kind, settings.seed))
+        units = sorted(by_unit[task.unit], key=lambda u: u.order(task.kind, settings.seed))
         chosen = units[: caps[task.kind]]
         i = 0
         for unit in chosen:
@@ -63,10 +64,10 @@ def plan_jobs(tasks: list[Task], chunks: list[Unit], figures: list[Unit], settin
     return jobs
 
 
-def _caps(tasks: list[Task], chunks: list[Unit], figures: list[Unit], settings: SynthesizeSettings) -> dict[str, int]:
+def _caps(tasks: list[Task], by_unit: dict[str, list[Unit]], settings: SynthesizeSettings) -> dict[str, int]:
     caps = {}
     for task in tasks:
-        available = len(chunks if task.unit == "chunk" else figures)
+        available = len(by_unit[task.unit])
         cap = available
         if task.kind in settings.max_per_kind:
             cap = min(cap, settings.max_per_kind[task.kind])

@@ -45,6 +45,7 @@ def requests(jobs: list[Job], root: Path, settings: SynthesizeSettings) -> Itera
             system, user = job.task.prompt(job.language).render(
                 source=source_text(record(job.unit), phrases["labels"], settings.max_source_chars),
                 n_turns=str(settings.turns),
+                n_images=str(len(job.unit.images)),
                 outside_rule=outside,
                 language_name=phrases["language_name"][job.language],
                 variant_rule=_variant_rule(phrases, job, settings),
@@ -58,7 +59,7 @@ def requests(jobs: list[Job], root: Path, settings: SynthesizeSettings) -> Itera
                 schema=job.task.schema,
                 schema_name=job.task.kind.replace("-", "_"),
                 prompt_version=job.task.version,
-                parse=answer_parser(job.task),
+                parse=answer_parser(job.task, settings.turns),
                 meta={"job": job},
             )
 

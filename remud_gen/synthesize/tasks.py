@@ -3,7 +3,9 @@
 The schema's `x-remud` key says what a kind is built from and how its answer reads; it is removed before the schema
 is sent to the model. A new kind needs these three files and its name in `synthesize.tasks`, no code.
 
-    "x-remud": {"unit": "chunk" | "figure", "reasoning": true | false, "mcq": true | false}
+    "x-remud": {"unit": "chunk" | "figure" | "panels", "reasoning": true | false, "mcq": true | false}
+
+A "panels" kind is asked about every panel of one figure at once, the images attached in letter order.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ class Task:
     """One task kind with its prompts (per language) and answer schema."""
 
     kind: str
-    unit: Literal["chunk", "figure"]
+    unit: Literal["chunk", "figure", "panels"]
     reasoning: bool
     mcq: bool
     schema: dict[str, Any]
@@ -50,8 +52,8 @@ def load_task(kind: str, folder: Traversable) -> Task:
     except ValueError as exc:
         raise ConfigError(f"{schema_path} is not valid JSON: {exc}") from exc
     meta = schema.pop("x-remud", None)
-    if not isinstance(meta, dict) or meta.get("unit") not in ("chunk", "figure"):
-        raise ConfigError(f'{schema_path} needs "x-remud": {{"unit": "chunk" or "figure", ...}}')
+    if not isinstance(meta, dict) or meta.get("unit") not in ("chunk", "figure", "panels"):
+        raise ConfigError(f'{schema_path} needs "x-remud": {{"unit": "chunk", "figure" or "panels", ...}}')
     prompts = {}
     for lang in ("zh", "en"):
         path = folder / f"{kind}.{lang}.md"

@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -27,24 +27,24 @@ _EMPTY_SEPARATORS = re.compile(r"[:：；;,，]\s*(?:[；;,，]\s*)+")
 class Unit:
     """What one request is generated from."""
 
-    unit_id: str  # the chunk_id or the figure_key
-    kind: Literal["chunk", "figure"]
+    unit_id: str  # the chunk_id, the figure_key, or for panels the first panel's figure_key + "+<n>"
+    kind: Literal["chunk", "figure", "panels"]
     language: Language
     images: tuple[str, ...]  # paths relative to WORK
     doc: str
     page: int
     offset: int  # of its record in WORK/extract/chunks.jsonl or figures.jsonl
     figure_id: str | None = None
-    panel: str | None = None
+    panel: str | None = None  # for panels: the letters in image order joined by "+" ("A+B")
+    offsets: tuple[int, ...] = ()  # for panels: each panel's record offset, in image order
 
     @property
     def ref(self) -> SourceRef:
-        """Where a sample made from this unit came from."""
+        """Where a sample made from this unit came from (panels: the first panel's figure_key, every letter)."""
         if self.kind == "chunk":
             return SourceRef(doc=self.doc, page=self.page, chunk_id=self.unit_id)
-        return SourceRef(
-            doc=self.doc, page=self.page, figure_key=self.unit_id, figure_id=self.figure_id, panel=self.panel
-        )
+        key = self.unit_id.split("+")[0]
+        return SourceRef(doc=self.doc, page=self.page, figure_key=key, figure_id=self.figure_id, panel=self.panel)
 
     def order(self, kind: str, seed: int) -> str:
         """A stable, well-mixed sort key, so caps sample across documents instead of taking the first book."""
@@ -82,6 +82,58 @@ def figure_unit(figure: Figure, attach_page: bool, offset: int) -> Unit:
     )
 
 
+def panel_units(figures: list[Unit]) -> list[Unit]:
+    """One unit per figure with two or more usable panels: all of them, in letter order (vqa-compare)."""
+    groups: dict[tuple[str, str], list[Unit]] = {}
+    for unit in figures:
+        if unit.figure_id and unit.panel:
+            groups.setdefault((unit.doc, unit.figure_id), []).append(unit)
+    units = []
+    for members in groups.values():
+        panels = sorted({u.panel: u for u in members}.values(), key=lambda u: (u.panel or "", u.unit_id))
+        if len(panels) < 2:
+            continue
+        first = panels[0]
+        units.append(
+            Unit(
+                unit_id=f"{first.unit_id}+{len(panels)}",
+                kind="panels",
+                language=first.language,
+                images=tuple(u.images[0] for u in panels),
+                doc=first.doc,
+                page=first.page,
+                offset=first.offset,
+                figure_id=first.figure_id,
+                panel="+".join(u.panel or "" for u in panels),
+                offsets=tuple(u.offset for u in panels),
+            )
+        )
+    return units
+
+
+def panel_group(panels: list[Figure]) -> Figure:
+    """The panels of one figure as one source: the whole caption, each panel's legend numbered in image order."""
+    first = panels[0]
+    legends = [f"({i}) {p.panel_caption}" for i, p in enumerate(panels, 1) if p.panel_caption]
+    inside = [f"({i}) {p.in_image_text}" for i, p in enumerate(panels, 1) if p.in_image_text]
+    context = list(dict.fromkeys(c for p in panels for c in p.context))
+    return first.model_copy(
+        update={
+            "panel": None,
+            "panel_caption": "\n".join(legends),
+            "in_image_text": "\n".join(inside),
+            "context": context,
+        }
+    )
+
+
+def group_of(figure: Figure, letters: str, figures: Iterable[Figure]) -> list[Figure]:
+    """The panels named by a sample's ``panel`` ("A+B"), found beside ``figure`` (same document and figure)."""
+    wanted = letters.split("+")
+    same = {f.panel: f for f in figures if f.doc == figure.doc and f.figure_id == figure.figure_id and f.panel}
+    return [same[p] for p in wanted if p in same]
+
+
 @contextlib.contextmanager
 def open_records(extract_dir: Path) -> Iterator[Callable[[Unit], Chunk | Figure]]:
     """A function from a unit to its full record, read from ``extract_dir`` while the block runs."""
@@ -91,6 +143,19 @@ def open_records(extract_dir: Path) -> Iterator[Callable[[Unit], Chunk | Figure]
     ):
 
         def record(unit: Unit) -> Chunk | Figure:
+            if unit.kind == "panels":
+                try:
+                    panels = [figures.read(o) for o in unit.offsets]
+                except ValueError:
+                    panels = []
+                found_panels = [p for p in panels if p is not None]
+                if (
+                    not found_panels
+                    or len(found_panels) != len(unit.offsets)
+                    or unit.ref.figure_key != (found_panels[0].figure_key)
+                ):
+                    raise WorkDirError(f"{extract_dir} changed while synthesize was running; run synthesize again")
+                return panel_group(found_panels)
             found: Chunk | Figure | None
             try:
                 found = chunks.read(unit.offset) if unit.kind == "chunk" else figures.read(unit.offset)
