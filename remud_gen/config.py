@@ -15,8 +15,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from remud_gen.dataset.settings import SplitSettings
 from remud_gen.errors import ConfigError
-from remud_gen.eval.settings import EvalSettings, SplitSettings
+from remud_gen.eval.settings import EvalSettings
 from remud_gen.extract.settings import ExtractSettings
 from remud_gen.filter.settings import FilterSettings
 from remud_gen.llm.settings import EndpointSettings

@@ -19,11 +19,11 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from remud_gen.cli import app
+from remud_gen.dataset.formats import ImageUrls, to_openai
 from remud_gen.errors import ConfigError, InputError
 from remud_gen.eval import run as eval_stage
 from remud_gen.eval.items import load
 from remud_gen.eval.settings import BudgetForcingSettings, EvalSettings
-from remud_gen.filter.formats import ImageUrls, to_openai
 from remud_gen.llm.access import ModelAccess
 from remud_gen.llm.settings import EndpointSettings
 from remud_gen.stub import BackgroundStub

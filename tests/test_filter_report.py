@@ -14,10 +14,10 @@ import pytest
 import yaml
 from PIL import Image
 
-from remud_gen.filter.account import publish
-from remud_gen.filter.review import report_data, shown_images, write_report
-from remud_gen.filter.shards import OutputSettings, write_shards
-from remud_gen.filter.stats import redact
+from remud_gen.dataset.account import publish
+from remud_gen.dataset.review import report_data, shown_images, write_report
+from remud_gen.dataset.shards import OutputSettings, write_shards
+from remud_gen.dataset.stats import redact
 from remud_gen.records import Figure, Generator, JudgeScores, Sample, SourceRef, Turn, Usage, Verdict
 
 XSS = '<b id="pwned">x</b></script><script>document.title="pwned"</script>'

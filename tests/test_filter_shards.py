@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from remud_gen.dataset import dataset_files as dataset_files_module
+from remud_gen.dataset.formats import to_openai
+from remud_gen.dataset.shards import OutputSettings, ShardOutput, read_system_prompts, write_shards
+from remud_gen.dataset.sharegpt import to_sharegpt
 from remud_gen.errors import UserError
-from remud_gen.filter import dataset_files as dataset_files_module
-from remud_gen.filter.formats import to_openai
-from remud_gen.filter.shards import OutputSettings, ShardOutput, read_system_prompts, write_shards
-from remud_gen.filter.sharegpt import to_sharegpt
 from remud_gen.prompts import PACKAGE_PROMPTS
 from remud_gen.records import Generator, Sample, SourceRef, Turn
 

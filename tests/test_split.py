@@ -20,8 +20,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from remud_gen.cli import app
-from remud_gen.eval.draw import allocate
-from remud_gen.filter.shards import OutputSettings, write_shards
+from remud_gen.dataset.draw import allocate
+from remud_gen.dataset.shards import OutputSettings, write_shards
 from remud_gen.records import Generator, Sample, SourceRef, Turn
 from remud_gen.workdir import WorkDir
 
@@ -142,7 +142,7 @@ def human(record: dict[str, Any]) -> str:
 
 
 def grams(text: str, n: int = 12) -> set[tuple[str, ...]]:
-    """12-grams over CJK characters and Latin words, written here independently of remud_gen.eval.overlap."""
+    """12-grams over CJK characters and Latin words, written here independently of remud_gen.dataset.overlap."""
     units = re.findall(r"[\u4e00-\u9fff]|[a-z0-9]+", text.lower())
     return {tuple(units[i : i + n]) for i in range(len(units) - n + 1)}
 

@@ -61,7 +61,7 @@ def split(work: WorkArg, test_size: TestSizeOpt = None, config: ConfigOpt = None
       remud-gen split out/ --test-size 300
     """
     cfg = load_config(config, {"split.test_size": _test_size(test_size)})
-    from remud_gen.eval import split as split_stage
+    from remud_gen.dataset import split as split_stage
 
     folder = WorkDir(work)
     finish([split_stage.run(folder, cfg.split, split_stage.dataset_output(folder, cfg.filter.output))])

@@ -66,6 +66,7 @@ ImageBaseUrlOpt = Annotated[
     str | None,
     typer.Option(
         "--image-base-url",
+        metavar="URL",
         help="openai format: image URLs are this prefix + images/<name> (host dataset/images there); default: inline.",
     ),
 ]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from remud_gen.dataset.system_prompts import SystemPrompts, read_system_prompts
 from remud_gen.errors import ConfigError
 from remud_gen.eval.items import EvalItem
 from remud_gen.eval.settings import EvalSettings
-from remud_gen.filter.system_prompts import SystemPrompts, read_system_prompts
 from remud_gen.llm.request import ChatRequest, Message
 from remud_gen.prompts import prompts_dir, read_yaml, sha256_of
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from remud_gen.dataset.shards import OutputSettings
 from remud_gen.filter.dedup import DedupSettings
 from remud_gen.filter.judge_settings import JudgeSettings
 from remud_gen.filter.rules import FilterRulesSettings
-from remud_gen.filter.shards import OutputSettings
 
 
 class GroundingSettings(BaseModel):

@@ -7,14 +7,14 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from remud_gen.filter.account import publish
+from remud_gen.dataset.account import publish
+from remud_gen.dataset.review import shown_images
+from remud_gen.dataset.shards import read_system_prompts, write_shards
 from remud_gen.filter.dedup import find_duplicates
 from remud_gen.filter.grounding import grounding_problem
 from remud_gen.filter.judge import Source, judge_requests, load_prompts, verdict
-from remud_gen.filter.review import shown_images
 from remud_gen.filter.rules import RuleContext, default_rules, run_rules
 from remud_gen.filter.settings import FilterSettings
-from remud_gen.filter.shards import read_system_prompts, write_shards
 from remud_gen.hashing import file_digest
 from remud_gen.io import ReadReport, read_records, write_records
 from remud_gen.llm.access import ModelAccess

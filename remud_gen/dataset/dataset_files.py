@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from remud_gen.filter import formats
+from remud_gen.dataset import formats
 from remud_gen.io import atomic_open, read_json, write_json
 
 if TYPE_CHECKING:
-    from remud_gen.filter.shards import OutputSettings
+    from remud_gen.dataset.shards import OutputSettings
 
 TEST_FILE = "test.json"
 IMAGES = "images"

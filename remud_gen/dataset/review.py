@@ -129,7 +129,7 @@ def report_data(
 
 def render_report(data: Mapping[str, Any], title: str) -> str:
     """The page: the template with the title escaped and the data embedded as inert JSON."""
-    template = resources.files("remud_gen.filter").joinpath("report.html.tmpl").read_text(encoding="utf-8")
+    template = resources.files("remud_gen.dataset").joinpath("report.html.tmpl").read_text(encoding="utf-8")
     # "<" and "&" as JSON escapes: a "</script>" in a model's answer cannot close the data block
     payload = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
     payload = payload.replace("&", "\\u0026").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")

@@ -16,14 +16,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from remud_gen.dataset.account import describe
+from remud_gen.dataset.draw import draw
+from remud_gen.dataset.overlap import LeakFinder, Question
+from remud_gen.dataset.settings import SplitSettings
+from remud_gen.dataset.shards import OutputSettings
+from remud_gen.dataset.shardset import TEST_FILE, read_shards, shard_paths, write_split
 from remud_gen.errors import WorkDirError
-from remud_gen.eval.draw import draw
 from remud_gen.eval.items import record_ids
-from remud_gen.eval.overlap import LeakFinder, Question
-from remud_gen.eval.settings import SplitSettings
-from remud_gen.eval.shardset import TEST_FILE, read_shards, shard_paths, write_split
-from remud_gen.filter.account import describe
-from remud_gen.filter.shards import OutputSettings
 from remud_gen.hashing import file_digest, files_digest
 from remud_gen.io import atomic_open, dumps, read_json, write_json
 from remud_gen.report import StageReport

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from remud_gen.dataset.settings import SplitSettings
 from remud_gen.errors import UserError
 from remud_gen.eval.extract_answer import normalise_choice
 from remud_gen.eval.items import ANSWER_RE
-from remud_gen.eval.settings import SplitSettings
 
 
 @dataclass(frozen=True)

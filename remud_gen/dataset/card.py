@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from remud_gen.filter.dataset_files import dataset_info_entry
-from remud_gen.filter.stats import DatasetStats
+from remud_gen.dataset.dataset_files import dataset_info_entry
+from remud_gen.dataset.stats import DatasetStats
 
 PLACEHOLDER = "path/to/dataset"  # where the user put this folder; the card never names this machine's paths
 _FIELDS = [

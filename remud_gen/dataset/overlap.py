@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from remud_gen.eval.settings import SplitSettings
+from remud_gen.dataset.settings import SplitSettings
 from remud_gen.filter.dedup import normalise
 from remud_gen.text.lang import HAN
 

@@ -13,11 +13,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from remud_gen.filter.card import render_card
-from remud_gen.filter.dataset_files import IMAGES, TEST_FILE, openai_paths
-from remud_gen.filter.review import mark_split, report_data, write_report
-from remud_gen.filter.shards import OutputSettings, ShardOutput
-from remud_gen.filter.stats import DatasetStats, History, build_history, by_split, system_prompts
+from remud_gen.dataset.card import render_card
+from remud_gen.dataset.dataset_files import IMAGES, TEST_FILE, openai_paths
+from remud_gen.dataset.review import mark_split, report_data, write_report
+from remud_gen.dataset.shards import OutputSettings, ShardOutput
+from remud_gen.dataset.stats import DatasetStats, History, build_history, by_split, system_prompts
 from remud_gen.io import atomic_open, read_json, read_records, write_json
 from remud_gen.records import Document, Figure, Usage, Verdict
 

@@ -4,7 +4,7 @@ entries.
 WORK/dataset/<name>-00000-of-000NN.json   the training records (same names and layout as filter writes)
 WORK/dataset/test.json                    the test records; their "images/..." paths resolve from here too
 WORK/dataset/dataset_info.json            one entry per shard plus "<name>-test"; other entries are kept
-...and every extra format, rewritten from the same two lists (see remud_gen.filter.dataset_files).
+...and every extra format, rewritten from the same two lists (see remud_gen.dataset.dataset_files).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from remud_gen.dataset.dataset_files import TEST_FILE, shard_pattern, write_record_files
+from remud_gen.dataset.shards import OutputSettings
 from remud_gen.errors import InputError
-from remud_gen.filter.dataset_files import TEST_FILE, shard_pattern, write_record_files
-from remud_gen.filter.shards import OutputSettings
 from remud_gen.io import read_json
 
 __all__ = ["TEST_FILE", "read_shards", "shard_paths", "write_split"]

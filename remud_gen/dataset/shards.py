@@ -23,11 +23,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from remud_gen.filter import formats
-from remud_gen.filter.dataset_files import IMAGES, write_record_files
-from remud_gen.filter.sharegpt import to_sharegpt
-from remud_gen.filter.system_prompts import TABLE, SystemPrompts
-from remud_gen.filter.system_prompts import read_system_prompts as read_prompt_table
+from remud_gen.dataset import formats
+from remud_gen.dataset.dataset_files import IMAGES, write_record_files
+from remud_gen.dataset.sharegpt import to_sharegpt
+from remud_gen.dataset.system_prompts import TABLE, SystemPrompts
+from remud_gen.dataset.system_prompts import read_system_prompts as read_prompt_table
 from remud_gen.io import atomic_open
 from remud_gen.records import Sample
 
