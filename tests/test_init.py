@@ -81,4 +81,6 @@ def test_edits_in_the_init_folder_reach_the_model_and_the_dataset(tmp_path: Path
     assert result.exit_code == 0, result.output
     records = [r for shard in sorted((work / "dataset").glob("remud-*.json")) for r in json.loads(shard.read_text())]
     assert records and {r["language"] for r in records} == {"en"}
-    assert {r["conversations"][0]["value"] for r in records} == {"You answer as the sonography tutor of ward 7."}
+    # qa items carry the "system" prompt of prompts/system_prompts.yaml; MCQ kinds carry their own (system_mcq)
+    tutor = {r["conversations"][0]["value"] for r in records if r["kind"] == "qa"}
+    assert tutor == {"You answer as the sonography tutor of ward 7."}
