@@ -124,6 +124,7 @@ def test_ray_not_installed_is_one_line_and_exit_2(corpus: Path, tmp_path: Path) 
         capture_output=True,
         text=True,
         timeout=120,
+        cwd=tmp_path,
     )
     assert run.returncode == 2, run.stderr
     lines = [line for line in (run.stdout + run.stderr).splitlines() if line.strip()]
