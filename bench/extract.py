@@ -265,6 +265,11 @@ def extract_bench(root: Path, scale: float) -> Section:
     pages = write_form(book, master_pages(book), FORMS["pdf100"], root / "atlas-scans")
     atlas_scan = subset(pages[0], root / "atlas_scans.pdf", 2 if quick else 4)
     raw["scanned_atlas"] = _scanned(sec, root, [atlas_scan], multi_process=False, label="atlas scans", target=2.0)
+    # issue 17: the same CPUs through Ray's tasks instead of local processes
+    from extract_ray import ray_bench  # it uses `extract` above
+
+    sets = {"en_papers": papers[:2] if quick else papers, "scanned": scanned}
+    raw["ray"] = ray_bench(sec, root, {label: inputs for label, inputs in sets.items() if inputs})
     raw["malformed"] = _malformed(sec, root)
     # issue 3: memory stays flat on a 1,000-page book
     raw["memory"] = _memory(sec, root, atlas[:2], (25, 100) if quick else (50, 1000))

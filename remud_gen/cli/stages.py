@@ -46,6 +46,13 @@ InputsArg = Annotated[
 OutOpt = Annotated[Path, typer.Option("-o", "--out", metavar="WORK", help="The work directory to write.")]
 PasswordOpt = Annotated[str | None, typer.Option("--password", metavar="TEXT", help="Password of encrypted PDFs.")]
 WorkersOpt = Annotated[int | None, typer.Option("--workers", metavar="N", help="Extract processes (0: one per core).")]
+RayOpt = Annotated[
+    bool, typer.Option("--ray", help="Extract on Ray: RAY_ADDRESS's cluster, else Ray on this machine's cores.")
+]
+RayAddressOpt = Annotated[
+    str | None,
+    typer.Option("--ray-address", metavar="ADDRESS", help="Extract on the Ray cluster at ADDRESS (implies --ray)."),
+]
 TaskOpt = Annotated[
     list[str] | None, typer.Option("--task", metavar="KIND", help="Task kind to generate (repeatable).")
 ]
@@ -89,6 +96,8 @@ def extract(
     config: ConfigOpt = None,
     password: PasswordOpt = None,
     workers: WorkersOpt = None,
+    ray: RayOpt = False,
+    ray_address: RayAddressOpt = None,
     dpi: Annotated[int | None, typer.Option("--dpi", metavar="DPI", help="Render resolution of figure crops.")] = None,
     detector: DetectorOpt = None,
     images: ImagesOpt = None,
@@ -105,8 +114,9 @@ def extract(
     Example:
       remud-gen extract books/ atlas.pdf -o out/
       remud-gen extract scans/ -o out/ --detector vlm --base-url http://127.0.0.1:8000/v1
+      RAY_ADDRESS=ray://head:10001 remud-gen extract /mnt/library/ -o out/ --ray
     """
-    overrides = endpoint_overrides(base_url, model, concurrency)
+    overrides = endpoint_overrides(base_url, model, concurrency) | _ray_overrides(ray, ray_address)
     overrides |= {"extract.password": password, "extract.dpi": dpi, "extract.detector": detector, "workers": workers}
     overrides["extract.images"] = images
     cfg = load_config(config, overrides)
@@ -178,6 +188,8 @@ def run(
     concurrency: ConcurrencyOpt = None,
     password: PasswordOpt = None,
     workers: WorkersOpt = None,
+    ray: RayOpt = False,
+    ray_address: RayAddressOpt = None,
     max_cost: MaxCostOpt = None,
     batch: BatchOpt = False,
 ) -> None:
@@ -187,7 +199,7 @@ def run(
     Example:
       remud-gen run books/ -o out/ -c configs/openai-gpt-4o.yaml --max-cost 20
     """
-    overrides = endpoint_overrides(base_url, model, concurrency)
+    overrides = endpoint_overrides(base_url, model, concurrency) | _ray_overrides(ray, ray_address)
     overrides |= {"extract.password": password, "workers": workers}
     cfg = load_config(config, overrides)
     reports = [_extract(cfg, inputs, out)]
@@ -199,6 +211,10 @@ def run(
     if not reports[-1].stopped:
         reports.append(_filter(cfg, out, budget, False, batch))
     finish(reports)
+
+
+def _ray_overrides(ray: bool, address: str | None) -> dict[str, Any]:
+    return {"extract.executor": "ray" if ray or address else None, "extract.ray.address": address}
 
 
 # Stages are imported when used: `synthesize` should not pay for importing the PDF and image libraries.

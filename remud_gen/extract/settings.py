@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from remud_gen.extract.executor_settings import RaySettings
 from remud_gen.extract.vlm.settings import VlmSettings
 
 
@@ -75,3 +76,11 @@ class ExtractSettings(BaseModel):
         default_factory=lambda: ["captions.csv", "captions.json", "labels.csv", "labels.json"],
         description="files beside image inputs that map file name -> caption, label",
     )
+    # Where documents run changes nothing in what is extracted: excluded from dumps, so from the cache key too.
+    executor: Literal["local", "ray"] = Field(
+        "local",
+        exclude=True,
+        description="where documents are extracted: local = worker processes on this machine; ray = one Ray task per "
+        "document on a Ray cluster (pip install 'remud-gen[ray]'; or pass --ray)",
+    )
+    ray: RaySettings = Field(default_factory=RaySettings, exclude=True, description="the Ray executor")
