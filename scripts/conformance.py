@@ -40,7 +40,7 @@ from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, web
 
-from remud_gen.llm.errors import APIStatusError
+from remud_gen.llm.exchange_errors import APIStatusError
 from remud_gen.llm.refusal import refusal
 
 # samplegen (the input) lives in the checkout, not in the installed package

@@ -32,7 +32,7 @@ def test_each_command_help_has_an_example(command: str) -> None:
     assert code == 0 and "Example" in output and f"remud-gen {command}" in output
 
 
-@pytest.mark.parametrize("command", [c for c in COMMANDS if c != "stub-server"])
+@pytest.mark.parametrize("command", COMMANDS)
 def test_help_names_what_each_option_takes(command: str) -> None:
     """Options show a word for their value (URL, N, FILE) or their choices, never a Python type like <list[str]>."""
     code, output = invoke(command, "--help")

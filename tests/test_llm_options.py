@@ -12,7 +12,7 @@ from local_app import serve
 
 from remud_gen.llm.client import Client, Result
 from remud_gen.llm.completion import answer_of
-from remud_gen.llm.errors import APIStatusError, BadResponse, retry_after
+from remud_gen.llm.exchange_errors import APIStatusError, BadResponse, retry_after
 from remud_gen.llm.fleet import env_proxy
 from remud_gen.llm.parse import parse_json_object
 from remud_gen.llm.ratelimit import Bucket, RateLimiter

@@ -19,7 +19,7 @@ from test_llm_request import requests as sample_requests
 
 import remud_gen
 from remud_gen.llm.client import Client
-from remud_gen.llm.errors import APIConnectionError, APIStatusError, APITimeoutError, retry_after
+from remud_gen.llm.exchange_errors import APIConnectionError, APIStatusError, APITimeoutError, retry_after
 from remud_gen.llm.sdk import make_sdk, probe, send_chat
 from remud_gen.llm.settings import EndpointSettings
 

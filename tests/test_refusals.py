@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from remud_gen.llm.errors import APIStatusError, describe
+from remud_gen.llm.exchange_errors import APIStatusError, describe
 from remud_gen.llm.refusal import refusal
 
 LLAMA_CPP_JSON_SCHEMA = (

@@ -12,24 +12,30 @@ from remud_gen.errors import ConfigError
 
 
 def stub_server(
-    port: Annotated[int, typer.Option("--port", help="Port to listen on (0: a free one).")] = 8000,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    latency: Annotated[float, typer.Option("--latency", help="Seconds before each answer.")] = 0.0,
-    seed: Annotated[int, typer.Option("--seed", help="Change to get other (still deterministic) answers.")] = 0,
+    port: Annotated[int, typer.Option("--port", metavar="PORT", help="Port to listen on (0: a free one).")] = 8000,
+    host: Annotated[str, typer.Option("--host", metavar="HOST", help="Address to listen on.")] = "127.0.0.1",
+    latency: Annotated[float, typer.Option("--latency", metavar="SECONDS", help="Seconds before each answer.")] = 0.0,
+    seed: Annotated[
+        int, typer.Option("--seed", metavar="N", help="Change to get other (still deterministic) answers.")
+    ] = 0,
     reasoning: Annotated[bool, typer.Option("--reasoning", help="Also return reasoning_content.")] = False,
     fault: Annotated[
         list[str] | None,
         typer.Option(
             "--fault",
+            metavar="FAULT=RATE",
             help="Inject a fault at a rate, e.g. --fault 429=0.1 (429 500 503 drop slow malformed "
             "truncate empty bad_body error_200).",
         ),
     ] = None,
-    retry_after: Annotated[float, typer.Option("--retry-after", help="Seconds a 429 asks to wait.")] = 1.0,
+    retry_after: Annotated[
+        float, typer.Option("--retry-after", metavar="SECONDS", help="Seconds a 429 asks to wait.")
+    ] = 1.0,
     like: Annotated[
         str,
         typer.Option(
             "--like",
+            metavar="SERVER",
             help="Read requests as this server does: openai, llama-cpp (json_schema a 500, json_object + schema, "
             "content parts a 500) or llama-cpp-chatml (content parts dropped).",
         ),

@@ -9,7 +9,7 @@ its endpoint (structured-output mode, string content) is `body.py`'s; how a 200 
 Chat requests go out through the openai SDK's public API over its aiohttp transport (`transport: sdk`, the default;
 `sdk.py`), or on a plain aiohttp session with the same URL, key and JSON (`transport: aiohttp`: ~0.23 ms of event-loop
 CPU a request against the SDK's ~0.65 ms, `bench/driver.py`, and no SDK import, ~0.6 s of start-up). Either way
-failures come out as `errors.py`'s exceptions, so retries, Retry-After and failure records do not depend on the
+failures come out as `exchange_errors.py`'s exceptions, so retries, Retry-After and failure records do not depend on the
 transport.
 """
 
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from remud_gen.llm.body import BodyWriter
 from remud_gen.llm.completion import answer_of
-from remud_gen.llm.errors import (
+from remud_gen.llm.exchange_errors import (
     APIError,
     APITimeoutError,
     BadResponse,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from remud_gen.llm.errors import BadResponse
+from remud_gen.llm.exchange_errors import BadResponse
 from remud_gen.llm.journal import Answer
 
 

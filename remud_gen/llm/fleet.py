@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
-from remud_gen.llm.errors import (
+from remud_gen.llm.exchange_errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,

@@ -11,7 +11,7 @@ from typing import Any
 
 import json_repair
 
-from remud_gen.llm.errors import is_json
+from remud_gen.llm.exchange_errors import is_json
 
 _THINK = re.compile(r"<think>(.*?)(?:</think>|$)", re.S)
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)(?:```|$)", re.S)

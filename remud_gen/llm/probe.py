@@ -23,7 +23,7 @@ from remud_gen.errors import ConfigError, EndpointError
 from remud_gen.llm.body import Mode
 from remud_gen.llm.capabilities import MODES, Capabilities, explicit, read, write
 from remud_gen.llm.client import Client, Result
-from remud_gen.llm.errors import auth_message, is_auth_failure
+from remud_gen.llm.exchange_errors import auth_message, is_auth_failure
 from remud_gen.llm.parse import ParseError, parse_json_object
 from remud_gen.llm.request import ChatRequest, Message
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from remud_gen.llm.errors import APIStatusError, is_retryable, whole_message
+from remud_gen.llm.exchange_errors import APIStatusError, is_retryable, whole_message
 
 # What a server says when a request is too long for the model: a fault of that one item, never of the setup.
 _TOO_LONG = re.compile(

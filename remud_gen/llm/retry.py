@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from remud_gen.llm.errors import (
+from remud_gen.llm.exchange_errors import (
     APIError,
     APIStatusError,
     BadResponse,

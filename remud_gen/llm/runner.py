@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 
 from remud_gen.llm.client import Client, Result, Slot
-from remud_gen.llm.errors import auth_message, is_auth_failure
+from remud_gen.llm.exchange_errors import auth_message, is_auth_failure
 from remud_gen.llm.narrowing import Narrowing
 from remud_gen.llm.request import ChatRequest
 from remud_gen.llm.settings import EndpointSettings

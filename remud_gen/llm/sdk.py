@@ -9,8 +9,8 @@ Only the SDK's public API, so any 3.x release serves (pyproject; `.ci/run` tests
 - a chat request is `AsyncOpenAI.post`, the SDK's documented call for a request its typed methods do not cover
   (README, "Making custom/undocumented requests"): its body goes out as `Client.encode` wrote it (``content=``), where
   `chat.completions.create` would copy and re-encode every message, and its reply comes back as the HTTP response;
-- failures are the SDK's public exception classes, translated here into `errors.py`'s, which the client's retry,
-  Retry-After and failure records are written against whatever the transport.
+- failures are the SDK's public exception classes, translated here into `exchange_errors.py`'s, which the client's
+  retry, Retry-After and failure records are written against whatever the transport.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import aiohttp
 import httpx2  # the openai SDK's HTTP package: its `Limits` and `Response` are what the SDK's public API takes
 import openai
 
-from remud_gen.llm.errors import APIConnectionError, APIStatusError, APITimeoutError
+from remud_gen.llm.exchange_errors import APIConnectionError, APIStatusError, APITimeoutError
 
 CHAT_PATH = "/chat/completions"
 
