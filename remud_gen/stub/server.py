@@ -190,11 +190,12 @@ async def _serve(settings: StubSettings) -> None:
         await site.start()
         port = runner.addresses[0][1]
         host = f"[{settings.host}]" if ":" in settings.host else settings.host
-        print(BANNER.format(url=f"http://{host}:{port}/v1"), flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        # the banner comes after the handlers: whoever waits for it may stop the server at once and get a clean exit
+        print(BANNER.format(url=f"http://{host}:{port}/v1"), flush=True)
         try:
             await stop.wait()
         finally:
