@@ -16,7 +16,7 @@ from remud_gen.extract.assign import assign_page
 from remud_gen.extract.captions import cited_figures
 from remud_gen.extract.chunks import Para
 from remud_gen.extract.continuation import continue_figures
-from remud_gen.extract.graphics import figure_regions
+from remud_gen.extract.graphics import figure_regions, figure_sized
 from remud_gen.extract.grouping import Draft
 from remud_gen.extract.headings import assign_sections, document_title
 from remud_gen.extract.layout import font_sizes, margin_need, mark_page_margins, most_common_size, reading_order
@@ -122,7 +122,7 @@ def analyse(store: PageStore, settings: ExtractSettings) -> Analysis:
             d
             for d in page_drafts
             if d.figure_id
-            or (d.source not in ("vector", "layout-table") and (not p.scanned or _big_enough(d.bbox, min_side, floor)))
+            or (d.source not in ("vector", "layout-table") and (not p.scanned or figure_sized(d.bbox, min_side, floor)))
         ]
         ordered = reading_order([b for b in blocks if b.role not in ("margin", "figure-text")], p.size[0])
         kept += [b.settled() for b in ordered if b.role in _TEXT_ROLES]
@@ -141,12 +141,6 @@ def analyse(store: PageStore, settings: ExtractSettings) -> Analysis:
             d.source = "embedded"
     language = store.language(settings.language)
     return Analysis(drafts=drafts, paras=paras, title=title, language=language, margins=margins)
-
-
-def _big_enough(b: BBox, min_side: float, min_area: float) -> bool:
-    """Whether a region found on a scan is a figure's size, not a logo, stamp or icon (the born-digital rule)."""
-    w, h = b[2] - b[0], b[3] - b[1]
-    return min(w, h) >= min_side and w * h >= min_area
 
 
 def _sections_for(drafts: list[Draft], kept: list[Block]) -> None:

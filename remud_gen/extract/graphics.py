@@ -180,7 +180,7 @@ def figure_regions(
     regions = []
     for reg in cluster(keep + vectors):
         x0, y0, x1, y1 = reg.bbox
-        if min(x1 - x0, y1 - y0) < min_side or area(reg.bbox) < min_area * page_area:
+        if not figure_sized(reg.bbox, min_side, min_area * page_area):
             continue
         big_raster = any(min(g.bbox[2] - g.bbox[0], g.bbox[3] - g.bbox[1]) >= min_side for g in reg.rasters)
         n_vec = len(reg.parts) - len(reg.rasters)
@@ -188,6 +188,12 @@ def figure_regions(
             continue
         regions.append(reg)
     return regions
+
+
+def figure_sized(bbox: BBox, min_side: float, min_area: float) -> bool:
+    """Whether a box is a figure's size, not an icon, logo or stamp: both sides >= `min_side`, area >= `min_area`."""
+    x0, y0, x1, y1 = bbox
+    return min(x1 - x0, y1 - y0) >= min_side and area(bbox) >= min_area
 
 
 def is_background(g: Graphic, page_rect: BBox, fraction: float) -> bool:
