@@ -16,7 +16,8 @@ from typing import Any
 from remud_gen.dataset.card import render_card
 from remud_gen.dataset.dataset_files import IMAGES, TEST_FILE, openai_paths
 from remud_gen.dataset.review import mark_split, report_data, write_report
-from remud_gen.dataset.shards import OutputSettings, ShardOutput
+from remud_gen.dataset.settings import OutputSettings
+from remud_gen.dataset.shards import ShardOutput
 from remud_gen.dataset.stats import DatasetStats, History, build_history, by_split, system_prompts
 from remud_gen.io import atomic_open, read_json, read_records, write_json
 from remud_gen.records import Document, Figure, Usage, Verdict

@@ -21,13 +21,11 @@ import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from remud_gen.dataset import formats
+from remud_gen.dataset.settings import OutputSettings
 from remud_gen.io import atomic_open, read_json, write_json
-
-if TYPE_CHECKING:
-    from remud_gen.dataset.shards import OutputSettings
 
 TEST_FILE = "test.json"
 IMAGES = "images"

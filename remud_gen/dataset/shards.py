@@ -19,50 +19,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from pathlib import Path, PurePosixPath
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from remud_gen.dataset import formats
 from remud_gen.dataset.dataset_files import IMAGES, write_record_files
+from remud_gen.dataset.settings import OutputSettings
 from remud_gen.dataset.sharegpt import to_sharegpt
-from remud_gen.dataset.system_prompts import TABLE, SystemPrompts
+from remud_gen.dataset.system_prompts import SystemPrompts
 from remud_gen.dataset.system_prompts import read_system_prompts as read_prompt_table
 from remud_gen.io import atomic_open
 from remud_gen.records import Sample
-
-
-class OutputSettings(BaseModel):
-    """What the dataset folder holds and how it is cut."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(
-        default="remud",
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
-        description="dataset name: shard file prefix and card title",
-    )
-    shard_size: int = Field(default=10000, ge=1, description="records per JSON shard")
-    formats: list[Literal["openai", "hf"]] = Field(
-        default_factory=list, description="extra formats beside the ShareGPT shards: openai (chat JSONL), hf"
-    )
-    image_base_url: str | None = Field(
-        default=None,
-        pattern=r"^https?://",
-        description="openai format: image URLs are this prefix + images/<name> (None: images inline as data URLs)",
-    )
-    system_prompts: str = Field(
-        default=TABLE,
-        description="file in the prompt folder naming the system prompt of each item kind, shared with eval "
-        "(empty: no system turn)",
-    )
-    metadata: bool = Field(default=True, description='also write "id", "kind", "language", "region" in each record')
-    report_max_items: int | None = Field(
-        default=20000, ge=1, description="items shown in report.html, a fixed sample when there are more (None: all)"
-    )
-    indent: int | None = Field(
-        default=2, ge=0, le=8, description="JSON indent of the shards (None: one line per shard)"
-    )
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from remud_gen.dataset.dataset_files import TEST_FILE, shard_pattern, write_record_files
-from remud_gen.dataset.shards import OutputSettings
+from remud_gen.dataset.settings import OutputSettings
 from remud_gen.errors import InputError
 from remud_gen.io import read_json
 

@@ -19,8 +19,7 @@ from typing import Any
 from remud_gen.dataset.account import describe
 from remud_gen.dataset.draw import draw
 from remud_gen.dataset.overlap import LeakFinder, Question
-from remud_gen.dataset.settings import SplitSettings
-from remud_gen.dataset.shards import OutputSettings
+from remud_gen.dataset.settings import OutputSettings, SplitSettings
 from remud_gen.dataset.shardset import TEST_FILE, read_shards, shard_paths, write_split
 from remud_gen.errors import WorkDirError
 from remud_gen.eval.items import record_ids

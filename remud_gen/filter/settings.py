@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from remud_gen.dataset.shards import OutputSettings
+from remud_gen.dataset.settings import OutputSettings
 from remud_gen.filter.dedup import DedupSettings
 from remud_gen.filter.judge_settings import JudgeSettings
 from remud_gen.filter.rules import FilterRulesSettings
