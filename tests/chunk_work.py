@@ -1,8 +1,10 @@
-"""A work directory as extract leaves it, holding text chunks only: for tests of the stages after extract."""
+"""Work directories in tests: one as extract leaves it (text chunks only), and the JSONL files stages write."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from remud_gen.io import write_records
 from remud_gen.records import Chunk
@@ -18,3 +20,8 @@ def chunks_only(root: Path, texts: list[str]) -> Path:
     write_records(root / "extract" / "figures.jsonl", [])
     write_records(root / "extract" / "documents.jsonl", [])
     return root
+
+
+def jsonl(path: Path) -> list[dict[str, Any]]:
+    """The records of a JSONL file (blank lines skipped)."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -4,7 +4,6 @@ user understands, nothing is paid for twice, and nothing a killed run left behin
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import shutil
@@ -15,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from chunk_work import chunks_only
+from chunk_work import chunks_only, jsonl
 from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
@@ -35,10 +34,6 @@ endstream endobj
 trailer<</Root 1 0 R>>
 %%EOF
 """
-
-
-def jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def extract(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:

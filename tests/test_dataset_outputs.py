@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chunk_work import jsonl
 from openai_rules import check_file
 from test_filter_report import CHROMIUM, browse
 from typer.testing import CliRunner
@@ -23,7 +24,6 @@ from remud_gen.eval.items import load
 from remud_gen.eval.prompting import load_prompts, system_text
 from remud_gen.eval.settings import EvalSettings
 from remud_gen.prompts import PACKAGE_PROMPTS
-from samplegen import write_sample
 
 runner = CliRunner()
 
@@ -32,19 +32,14 @@ def read(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 @pytest.fixture(scope="module")
-def split_work(stub: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The atlas through run, filter with every format (MCQs kept), then split."""
-    atlas, work = tmp_path_factory.mktemp("atlas"), tmp_path_factory.mktemp("work")
-    write_sample(atlas)
+def split_work(stub: Any, extracted: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The extracted atlas through synthesize, filter with every format (MCQs kept), then split."""
+    work = shutil.copytree(extracted, tmp_path_factory.mktemp("split") / "work")
     cfg = work / "c.yaml"
     cfg.write_text("synthesize:\n  turns: 2\nfilter:\n  judge:\n    threshold: 1.0\n    blind_mismatch: flag\n")
     endpoint = ["--base-url", stub.base_url, "--model", "stand-in"]
-    result = runner.invoke(app, ["run", str(atlas), "-o", str(work), "-c", str(cfg), *endpoint, "--workers", "1"])
+    result = runner.invoke(app, ["synthesize", str(work), "-c", str(cfg), *endpoint])
     assert result.exit_code == 0, result.output
     every = ["--format", "sharegpt", "--format", "openai", "--format", "hf"]
     result = runner.invoke(app, ["filter", str(work), "-c", str(cfg), *endpoint, *every])

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chunk_work import jsonl
 from typer.testing import CliRunner
 
 from remud_gen.cli import app
@@ -18,10 +19,6 @@ from remud_gen.synthesize.settings import SynthesizeSettings
 from samplegen import write_sample
 
 runner = CliRunner()
-
-
-def jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 @pytest.fixture(scope="module")

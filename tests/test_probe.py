@@ -14,6 +14,7 @@ from typing import Any, cast
 
 import openai
 import pytest
+from chunk_work import jsonl
 from openai import OpenAI
 from typer.testing import CliRunner
 
@@ -22,10 +23,6 @@ from remud_gen.stub import BackgroundStub, StubSettings
 
 runner = CliRunner()
 TEXT_TASKS = ["--task", "qa", "--task", "qa-reasoning"]
-
-
-def jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def chats(stub: BackgroundStub) -> int:

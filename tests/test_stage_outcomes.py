@@ -6,18 +6,14 @@ import json
 import re
 import shutil
 from pathlib import Path
-from typing import Any
 
+from chunk_work import jsonl
 from typer.testing import CliRunner
 
 from remud_gen.cli import app
 from remud_gen.stub import BackgroundStub
 
 runner = CliRunner()
-
-
-def jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def fresh(extracted: Path, tmp_path: Path) -> Path:

@@ -3,32 +3,29 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+from chunk_work import jsonl
 from typer.testing import CliRunner
 
 from remud_gen.cli import app
 from remud_gen.synthesize.settings import SynthesizeSettings
-from samplegen import write_sample
 
 runner = CliRunner()
 
 
-def jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 @pytest.fixture(scope="module")
-def compared(stub: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    atlas, work = tmp_path_factory.mktemp("atlas"), tmp_path_factory.mktemp("work")
-    write_sample(atlas)
+def compared(stub: Any, extracted: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = shutil.copytree(extracted, tmp_path_factory.mktemp("compare") / "work")
     cfg = work / "c.yaml"
     cfg.write_text("synthesize:\n  tasks: [vqa-compare]\nfilter:\n  judge:\n    enabled: false\n", encoding="utf-8")
-    args = ["run", str(atlas), "-o", str(work), "-c", str(cfg), "--base-url", stub.base_url, "--model", "stand-in"]
-    result = runner.invoke(app, [*args, "--workers", "1"])
-    assert result.exit_code == 0, result.output
+    endpoint = ["-c", str(cfg), "--base-url", stub.base_url, "--model", "stand-in"]
+    for stage in ("synthesize", "filter"):
+        result = runner.invoke(app, [stage, str(work), *endpoint])
+        assert result.exit_code == 0, result.output
     return work
 
 
